@@ -1,0 +1,68 @@
+"""EventHub: fair town halls across time zones. `create_app` builds the Flask app; nothing runs at import."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from eventhub.config import load_settings
+from eventhub.extensions import csrf, db, jobs, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+# Scripts and styles come only from our own files, so text a user typed can never run as code.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(settings: dict | None = None) -> Flask:
+    """The app, configured from the environment (and `.env`) with `settings` taking precedence."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    config = load_settings(app.instance_path, settings)
+    app.config.update(config)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config["EVENTHUB_BASE_URL"].startswith("https://"),
+        REMEMBER_COOKIE_SECURE=config["EVENTHUB_BASE_URL"].startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_SORT_KEYS=False,
+    )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    jobs.init_app(app)
+
+    from eventhub import cli, models  # noqa: F401  (models register their tables)
+    from eventhub.web import api, auth, errors, pages
+
+    csrf.exempt(api.bp)  # the API authenticates by Bearer token, never by cookie
+    app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(cli.bp)
+    errors.register_error_handlers(app)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return app

@@ -1,0 +1,90 @@
+"""Settings from the environment (and a `.env` file), read when the app is created.
+
+Names and defaults are the public contract: see the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+DEFAULTS = {
+    "DATABASE_URL": None,  # filled in from the instance folder
+    "REDIS_URL": None,
+    "SMTP_HOST": None,
+    "SMTP_PORT": 25,
+    "SMTP_USER": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_STARTTLS": False,
+    "MAIL_FROM": "eventhub@localhost",
+    "EVENTHUB_BASE_URL": "http://127.0.0.1:5000",
+    "SECRET_KEY": None,
+    "GOOGLE_SERVICE_ACCOUNT_FILE": None,
+    "GOOGLE_CALENDAR_ID": None,
+    "GOOGLE_API_ENDPOINT": None,
+    "FLASK_DEBUG": False,
+    "RQ_QUEUE": "eventhub",
+    # Largest request body the service reads (10,000 attendees fit well inside).
+    "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+}
+
+_BOOLEANS = {"SMTP_STARTTLS", "FLASK_DEBUG", "TESTING"}
+_INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely (e.g. no secret key in production)."""
+
+
+def _as_bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(instance_path: str, overrides: dict | None = None, env_file: str = ".env") -> dict:
+    """Merge defaults, the `.env` file, the process environment and explicit overrides, in that order."""
+    merged: dict = dict(DEFAULTS)
+    file_values = dotenv_values(env_file) if env_file and os.path.exists(env_file) else {}
+    for source in (file_values, os.environ):
+        for key in DEFAULTS:
+            if source.get(key) not in (None, ""):
+                merged[key] = source[key]
+    merged.update(overrides or {})
+
+    for key in _BOOLEANS & merged.keys():
+        merged[key] = _as_bool(merged[key])
+    for key in _INTEGERS:
+        try:
+            merged[key] = int(merged[key])
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{key} must be a whole number, not {merged[key]!r}") from exc
+
+    if not merged["DATABASE_URL"]:
+        merged["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path, "eventhub.db").resolve())
+    merged["EVENTHUB_BASE_URL"] = str(merged["EVENTHUB_BASE_URL"]).rstrip("/")
+    if not merged["SECRET_KEY"]:
+        merged["SECRET_KEY"] = _instance_secret(merged, instance_path)
+    return merged
+
+
+def _instance_secret(settings: dict, instance_path: str) -> str:
+    """The secret key kept in the instance folder; only the embedded default may make one up."""
+    embedded = str(settings["DATABASE_URL"]).startswith("sqlite")
+    if not (embedded or settings["FLASK_DEBUG"] or settings.get("TESTING")):
+        raise ConfigError("SECRET_KEY must be set when FLASK_DEBUG is off and the database is not SQLite")
+    path = Path(instance_path, "secret_key")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # Written with 0600 so other local users cannot read it.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first
+        else:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text().strip()

@@ -1,0 +1,178 @@
+"""The one way work is put on the queue: RQ on Redis when `REDIS_URL` is set, else a thread in this process.
+
+Both run the same job functions; both keep status and progress (`done`, `total`) readable by job id.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import time
+import traceback
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+log = logging.getLogger(__name__)
+
+# RQ's statuses folded into the four the API promises: a job waiting for a retry is still queued.
+_PUBLIC_STATUS = {
+    "queued": "queued",
+    "deferred": "queued",
+    "scheduled": "queued",
+    "started": "started",
+    "finished": "finished",
+    "failed": "failed",
+    "stopped": "failed",
+    "canceled": "failed",
+}
+
+
+@dataclass(frozen=True)
+class JobPolicy:
+    """How long a job may run, when it is retried, and how long its result is kept (seconds)."""
+
+    timeout: int = 600
+    retry_intervals: tuple[int, ...] = (10, 60, 300)
+    result_ttl: int = 7 * 24 * 3600
+
+
+@dataclass
+class _LocalJob:
+    """A job run in this process: the in-process stand-in for `rq.job.Job`'s status and meta."""
+
+    id: str
+    status: str = "queued"
+    meta: dict = field(default_factory=dict)
+    error: str | None = None
+
+    def save_meta(self) -> None:
+        """Meta lives in memory here; kept for the same calls as an RQ job."""
+
+
+_current_local_job: contextvars.ContextVar[_LocalJob | None] = contextvars.ContextVar(
+    "eventhub_local_job", default=None
+)
+
+
+def current_job_meta_target():
+    """The running job (RQ's or the in-process one), or None outside a job."""
+    from rq import get_current_job
+
+    return get_current_job() or _current_local_job.get()
+
+
+class JobQueue:
+    def __init__(self):
+        self.app = None
+        self.connection: Redis | None = None
+        self.queue: Queue | None = None
+        self._local: dict[str, _LocalJob] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def init_app(self, app) -> None:
+        self.app = app
+        redis_url = app.config.get("REDIS_URL")
+        if redis_url:
+            self.connection = Redis.from_url(redis_url)
+            self.queue = Queue(app.config["RQ_QUEUE"], connection=self.connection)
+        else:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eventhub-job")
+        app.extensions["eventhub_jobs"] = self
+
+    @property
+    def uses_redis(self) -> bool:
+        return self.queue is not None
+
+    def enqueue(self, func, *args, policy: JobPolicy = JobPolicy(), job_id: str | None = None,
+                owner: str | None = None, description: str | None = None) -> str:
+        """Queue `func(*args)` under `policy`; return the job id. Arguments must be ids and plain values."""
+        meta = {"owner": owner, "done": 0, "total": 0}
+        if self.queue is not None:
+            job = self.queue.enqueue_call(
+                func,
+                args=args,
+                timeout=policy.timeout,
+                result_ttl=policy.result_ttl,
+                failure_ttl=policy.result_ttl,
+                retry=Retry(max=len(policy.retry_intervals), interval=list(policy.retry_intervals))
+                if policy.retry_intervals else None,
+                job_id=job_id,
+                meta=meta,
+                description=description,
+            )
+            log.info("job %s queued: %s", job.id, description or func.__name__)
+            return job.id
+        local = _LocalJob(id=job_id or uuid.uuid4().hex, meta=meta)
+        with self._lock:
+            self._local[local.id] = local
+        self._executor.submit(self._run_local, local, func, args, policy)
+        log.info("job %s queued in-process: %s", local.id, description or func.__name__)
+        return local.id
+
+    def _run_local(self, local: _LocalJob, func, args, policy: JobPolicy) -> None:
+        """Run a job with the same retry schedule RQ would use."""
+        token = _current_local_job.set(local)
+        try:
+            for attempt, delay in enumerate((0, *policy.retry_intervals)):
+                time.sleep(delay)
+                local.status = "started"
+                try:
+                    with self.app.app_context():
+                        func(*args)
+                except Exception:
+                    local.error = traceback.format_exc(limit=5)
+                    log.exception("job %s failed (attempt %d)", local.id, attempt + 1)
+                    local.status = "scheduled"
+                else:
+                    local.status = "finished"
+                    return
+            local.status = "failed"
+        finally:
+            _current_local_job.reset(token)
+
+    def wait_local(self, timeout: float = 30.0) -> None:
+        """Block until in-process jobs queued so far have run (for tests and the CLI)."""
+        if self._executor is not None:
+            self._executor.submit(lambda: None).result(timeout=timeout)
+
+    def status(self, job_id: str) -> dict | None:
+        """`{"status", "done", "total", "owner", ...}` of a job, or None if no such job is known."""
+        if self.queue is None:
+            local = self._local.get(job_id)
+            if local is None:
+                return None
+            return _describe(local.status, local.meta)
+        try:
+            job = Job.fetch(job_id, connection=self.connection)
+        except NoSuchJobError:
+            return None
+        return _describe(job.get_status(refresh=False) or "queued", job.meta)
+
+
+def _describe(raw_status, meta: dict) -> dict:
+    status = _PUBLIC_STATUS.get(str(getattr(raw_status, "value", raw_status)), "queued")
+    total = int(meta.get("total") or 0)
+    done = int(meta.get("done") or 0)
+    if status == "finished" and not total:
+        done = total = 1
+    description = {"status": status, "done": done, "total": total, "owner": meta.get("owner")}
+    if "failed" in meta:
+        description["failed"] = meta["failed"]
+    return description
+
+
+def report_progress(done: int, total: int, **extra) -> None:
+    """Record a running job's progress where `GET /api/v1/jobs/<id>` reads it; a no-op outside a job."""
+    job = current_job_meta_target()
+    if job is None:
+        return
+    job.meta.update(done=done, total=total, **extra)
+    job.save_meta()

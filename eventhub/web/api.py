@@ -1,0 +1,32 @@
+"""`/api/v1`: the blueprint every API module registers its routes on, and the service-wide endpoints."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify
+from sqlalchemy import text
+
+from eventhub.extensions import db, jobs
+from eventhub.web.auth import organizer_required
+from eventhub.web.errors import ApiError
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.get("/health")
+def health():
+    """Whether the database (and Redis, when configured) answer."""
+    db.session.execute(text("SELECT 1"))
+    body = {"status": "ok", "database": "ok", "jobs": "redis" if jobs.uses_redis else "in-process"}
+    if jobs.uses_redis:
+        jobs.connection.ping()
+    return jsonify(body)
+
+
+@bp.get("/jobs/<job_id>")
+@organizer_required
+def job_status(job_id: str):
+    """Status and progress of a job this organizer started; failed jobs say so."""
+    described = jobs.status(job_id) if len(job_id) <= 64 else None
+    if described is None or described.pop("owner") != g.organizer.id:
+        raise ApiError(404, "No such job.")
+    return jsonify(described)

@@ -1,0 +1,156 @@
+"""Fixtures on real parts: the database at TEST_DATABASE_URL (SQLite by default), Redis at TEST_REDIS_URL,
+an aiosmtpd server on loopback, and a live HTTP server for the browser tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
+from redis import Redis
+from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
+
+from eventhub import create_app
+from eventhub.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """A database brought to the current schema by the migrations, once per test run."""
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "test", "REDIS_URL": None})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    return url
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A real Redis database, emptied before each test."""
+    connection = Redis.from_url(TEST_REDIS_URL)
+    connection.flushdb()
+    yield TEST_REDIS_URL
+    connection.flushdb()
+    connection.close()
+
+
+@pytest.fixture
+def settings(database_url, tmp_path) -> dict:
+    """Settings of a test app; tests add to them before asking for `app`."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "REDIS_URL": None,
+        "SMTP_HOST": None,
+        "EVENTHUB_BASE_URL": "http://eventhub.test",
+        "MAIL_FROM": "townhall@eventhub.test",
+    }
+
+
+@pytest.fixture
+def app(settings, tmp_path, monkeypatch):
+    """A fresh app on an emptied database."""
+    application = create_app(settings)
+    application.instance_path = str(tmp_path / "instance")  # outbox and keys stay inside this test
+    with application.app_context():
+        _empty_tables()
+        yield application
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def organizer(app):
+    """An organizer and its API token."""
+    from eventhub.services.organizers import create_organizer
+
+    account, token = create_organizer("org@example.com", "correct horse battery")
+    return {"organizer": account, "token": token, "email": "org@example.com", "password": "correct horse battery"}
+
+
+@pytest.fixture
+def auth_headers(organizer) -> dict:
+    return {"Authorization": f"Bearer {organizer['token']}"}
+
+
+class MailSink:
+    """Collects what an aiosmtpd server receives; `refuse` maps an address to an SMTP answer."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope: Envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope: Envelope):
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        with self.lock:
+            self.messages.append({"to": list(envelope.rcpt_tos), "message": parsed})
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on loopback; yields (sink, host, port)."""
+    sink = MailSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield sink, "127.0.0.1", port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on loopback; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

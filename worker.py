@@ -1,0 +1,71 @@
+"""An RQ worker with the scheduler, for the queue on `REDIS_URL`: `python worker.py`.
+
+The app is created once here; each job runs inside its app context (the forked work horse inherits it).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+from redis import Redis
+from rq import Worker
+from rq.scheduler import RQScheduler
+
+from eventhub import create_app
+from eventhub.extensions import db
+
+
+def release_dead_scheduler_locks(connection: Redis, queue_names: list[str]) -> list[str]:
+    """Free scheduler locks held by a scheduler process on this host that no longer exists.
+
+    RQ keeps a killed scheduler's lock until it expires, and a new worker waits a long interval
+    before trying again, which would stall retries and scheduled jobs for minutes after a crash.
+    """
+    released = []
+    for name in queue_names:
+        lock_key = RQScheduler.get_locking_key(name)
+        owner = connection.get(lock_key)
+        if owner is None:
+            continue
+        info = connection.hgetall(f"rq:scheduler:{owner.decode()}")
+        hostname = info.get(b"hostname", b"").decode()
+        pid = int(info.get(b"pid", b"0") or 0)
+        if hostname == socket.gethostname() and (pid == 0 or not _process_alive(pid)):
+            connection.delete(lock_key)
+            released.append(name)
+    return released
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def main(argv: list[str]) -> int:
+    app = create_app()
+    redis_url = app.config.get("REDIS_URL")
+    if not redis_url:
+        print("REDIS_URL is not set: jobs run inside the web process, no worker is needed.", file=sys.stderr)
+        return 2
+    burst = "--burst" in argv
+    connection = Redis.from_url(redis_url)
+    queue_names = [app.config["RQ_QUEUE"]]
+    released = release_dead_scheduler_locks(connection, queue_names)
+    if released:
+        print(f"released the scheduler lock of a dead worker for {', '.join(released)}")
+    with app.app_context():
+        db.engine.dispose()  # no connection opened here is shared with the forked work horses
+        worker = Worker(queue_names, connection=connection)
+        worker.work(with_scheduler=True, burst=burst)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
