@@ -9,11 +9,11 @@ import contextvars
 import logging
 import threading
 import time
-import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from flask import current_app
 from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
@@ -50,7 +50,6 @@ class _LocalJob:
     id: str
     status: str = "queued"
     meta: dict = field(default_factory=dict)
-    error: str | None = None
 
     def save_meta(self) -> None:
         """Meta lives in memory here; kept for the same calls as an RQ job."""
@@ -69,55 +68,84 @@ def current_job_meta_target():
 
 
 class JobQueue:
-    def __init__(self):
-        self.app = None
-        self.connection: Redis | None = None
-        self.queue: Queue | None = None
-        self._local: dict[str, _LocalJob] = {}
-        self._executor: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
+    """The queue of the current app: `jobs.enqueue(...)` anywhere inside an app context."""
 
     def init_app(self, app) -> None:
-        self.app = app
         redis_url = app.config.get("REDIS_URL")
-        if redis_url:
-            self.connection = Redis.from_url(redis_url)
-            self.queue = Queue(app.config["RQ_QUEUE"], connection=self.connection)
-        else:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eventhub-job")
-        app.extensions["eventhub_jobs"] = self
+        backend = RedisJobs(redis_url, app.config["RQ_QUEUE"]) if redis_url else InProcessJobs(app)
+        app.extensions["eventhub_jobs"] = backend
+
+    @property
+    def backend(self) -> RedisJobs | InProcessJobs:
+        return current_app.extensions["eventhub_jobs"]
 
     @property
     def uses_redis(self) -> bool:
-        return self.queue is not None
+        return isinstance(self.backend, RedisJobs)
+
+    def __getattr__(self, name):
+        # enqueue, status, wait_local, connection, queue: whatever the current backend offers
+        return getattr(self.backend, name)
+
+
+class RedisJobs:
+    """Jobs on RQ: `python worker.py` runs them."""
+
+    def __init__(self, redis_url: str, queue_name: str):
+        self.connection = Redis.from_url(redis_url)
+        self.queue = Queue(queue_name, connection=self.connection)
 
     def enqueue(self, func, *args, policy: JobPolicy = JobPolicy(), job_id: str | None = None,
                 owner: str | None = None, description: str | None = None) -> str:
         """Queue `func(*args)` under `policy`; return the job id. Arguments must be ids and plain values."""
-        meta = {"owner": owner, "done": 0, "total": 0}
-        if self.queue is not None:
-            job = self.queue.enqueue_call(
-                func,
-                args=args,
-                timeout=policy.timeout,
-                result_ttl=policy.result_ttl,
-                failure_ttl=policy.result_ttl,
-                retry=Retry(max=len(policy.retry_intervals), interval=list(policy.retry_intervals))
-                if policy.retry_intervals else None,
-                job_id=job_id,
-                meta=meta,
-                description=description,
-            )
-            log.info("job %s queued: %s", job.id, description or func.__name__)
-            return job.id
-        local = _LocalJob(id=job_id or uuid.uuid4().hex, meta=meta)
+        retry = None
+        if policy.retry_intervals:
+            retry = Retry(max=len(policy.retry_intervals), interval=list(policy.retry_intervals))
+        job = self.queue.enqueue_call(
+            func,
+            args=args,
+            timeout=policy.timeout,
+            result_ttl=policy.result_ttl,
+            failure_ttl=policy.result_ttl,
+            retry=retry,
+            job_id=job_id,
+            meta={"owner": owner, "done": 0, "total": 0},
+            description=description or func.__name__,
+        )
+        log.info("job %s queued: %s", job.id, description or func.__name__)
+        return job.id
+
+    def status(self, job_id: str) -> dict | None:
+        """`{"status", "done", "total", "owner", ...}` of a job, or None if no such job is known."""
+        try:
+            job = Job.fetch(job_id, connection=self.connection)
+        except NoSuchJobError:
+            return None
+        return _describe(job.get_status(refresh=False) or "queued", job.meta)
+
+    def wait_local(self, timeout: float = 30.0) -> None:
+        """Nothing runs here: a worker does."""
+
+
+class InProcessJobs:
+    """Jobs on one background thread of this process (the embedded default: no Redis, no worker)."""
+
+    def __init__(self, app):
+        self.app = app
+        self._jobs: dict[str, _LocalJob] = {}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eventhub-job")
+        self._lock = threading.Lock()
+
+    def enqueue(self, func, *args, policy: JobPolicy = JobPolicy(), job_id: str | None = None,
+                owner: str | None = None, description: str | None = None) -> str:
+        local = _LocalJob(id=job_id or uuid.uuid4().hex, meta={"owner": owner, "done": 0, "total": 0})
         with self._lock:
-            self._local[local.id] = local
-        self._executor.submit(self._run_local, local, func, args, policy)
+            self._jobs[local.id] = local
+        self._executor.submit(self._run, local, func, args, policy)
         log.info("job %s queued in-process: %s", local.id, description or func.__name__)
         return local.id
 
-    def _run_local(self, local: _LocalJob, func, args, policy: JobPolicy) -> None:
+    def _run(self, local: _LocalJob, func, args, policy: JobPolicy) -> None:
         """Run a job with the same retry schedule RQ would use."""
         token = _current_local_job.set(local)
         try:
@@ -128,7 +156,6 @@ class JobQueue:
                     with self.app.app_context():
                         func(*args)
                 except Exception:
-                    local.error = traceback.format_exc(limit=5)
                     log.exception("job %s failed (attempt %d)", local.id, attempt + 1)
                     local.status = "scheduled"
                 else:
@@ -139,22 +166,12 @@ class JobQueue:
             _current_local_job.reset(token)
 
     def wait_local(self, timeout: float = 30.0) -> None:
-        """Block until in-process jobs queued so far have run (for tests and the CLI)."""
-        if self._executor is not None:
-            self._executor.submit(lambda: None).result(timeout=timeout)
+        """Block until the jobs queued so far have run (for tests and the CLI)."""
+        self._executor.submit(lambda: None).result(timeout=timeout)
 
     def status(self, job_id: str) -> dict | None:
-        """`{"status", "done", "total", "owner", ...}` of a job, or None if no such job is known."""
-        if self.queue is None:
-            local = self._local.get(job_id)
-            if local is None:
-                return None
-            return _describe(local.status, local.meta)
-        try:
-            job = Job.fetch(job_id, connection=self.connection)
-        except NoSuchJobError:
-            return None
-        return _describe(job.get_status(refresh=False) or "queued", job.meta)
+        local = self._jobs.get(job_id)
+        return None if local is None else _describe(local.status, local.meta)
 
 
 def _describe(raw_status, meta: dict) -> dict:

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Brings up what the test suite needs on this machine, installing from Debian's packages what is missing:
+# Redis, PostgreSQL (with a password role and a test database), Chromium for the browser tests.
+set -euo pipefail
+
+PG_ROLE=${PG_ROLE:-eventhub}
+PG_PASSWORD=${PG_PASSWORD:-eventhub}
+PG_DATABASE=${PG_DATABASE:-eventhub_test}
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} from Debian's packages"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "starting Redis"
+  as_root mkdir -p /var/lib/redis /var/log/redis
+  as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+fi
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "starting PostgreSQL"
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+fi
+
+for _ in $(seq 1 50); do
+  redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432 && break
+  sleep 0.2
+done
+redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
+pg_isready -h 127.0.0.1 -p 5432 >/dev/null
+
+# A role with a password works whether the server trusts loopback or asks for scram-sha-256.
+psql_admin() { as_root runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qtA "$@"; }
+if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$PG_ROLE'")" != "1" ]; then
+  psql_admin -c "CREATE ROLE $PG_ROLE LOGIN PASSWORD '$PG_PASSWORD'"
+fi
+if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'")" != "1" ]; then
+  psql_admin -c "CREATE DATABASE $PG_DATABASE OWNER $PG_ROLE"
+fi
+echo "services ready: Redis, PostgreSQL ($PG_DATABASE), Chromium"

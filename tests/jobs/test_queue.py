@@ -1,0 +1,109 @@
+"""The one enqueue helper: real RQ on Redis with a real worker, or in-process, with the same job functions."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.job import Job
+
+from eventhub.extensions import jobs
+from eventhub.queue import JobPolicy
+from tests.conftest import ROOT
+from tests.jobs import sample_jobs
+
+NO_RETRY = JobPolicy(timeout=30, retry_intervals=(), result_ttl=60)
+
+
+@pytest.fixture
+def rq_settings(settings, redis_url):
+    settings["REDIS_URL"] = redis_url
+    settings["RQ_QUEUE"] = "eventhub-test"
+    return settings
+
+
+def _work(app):
+    worker = SimpleWorker([jobs.queue], connection=jobs.connection)
+    worker.work(burst=True)
+
+
+def test_with_redis_a_job_is_enqueued_with_timeout_retry_and_result_ttl(rq_settings, app):
+    job_id = jobs.enqueue(sample_jobs.count_to, 3, policy=JobPolicy(timeout=45, retry_intervals=(5, 30),
+                                                                   result_ttl=120), owner="o1")
+    job = Job.fetch(job_id, connection=jobs.connection)
+    assert job.timeout == 45 and job.result_ttl == 120
+    assert job.retries_left == 2 and job.retry_intervals == [5, 30]
+    assert job.args == (3,)
+    assert jobs.status(job_id) == {"status": "queued", "done": 0, "total": 0, "owner": "o1"}
+
+
+def test_a_real_worker_runs_the_job_and_progress_is_reported(rq_settings, app):
+    job_id = jobs.enqueue(sample_jobs.count_to, 4, policy=NO_RETRY, owner="o1")
+    _work(app)
+    assert jobs.status(job_id) == {"status": "finished", "done": 4, "total": 4, "owner": "o1"}
+    assert Redis.from_url(rq_settings["REDIS_URL"]).get("sample:count_to") == b"1"
+
+
+def test_a_failed_job_shows_failed_never_done(rq_settings, app):
+    job_id = jobs.enqueue(sample_jobs.fail_halfway, 10, policy=NO_RETRY, owner="o1")
+    _work(app)
+    assert jobs.status(job_id) == {"status": "failed", "done": 5, "total": 10, "owner": "o1"}
+
+
+def test_a_job_that_fails_is_retried_by_the_worker(rq_settings, app):
+    job_id = jobs.enqueue(sample_jobs.fail_once_then_succeed, "sample:retry",
+                          policy=JobPolicy(timeout=30, retry_intervals=(0,), result_ttl=60))
+    _work(app)
+    assert jobs.status(job_id)["status"] == "finished"
+    assert Redis.from_url(rq_settings["REDIS_URL"]).get("sample:retry") == b"2"
+
+
+def test_without_redis_the_same_job_runs_in_process(app):
+    job_id = jobs.enqueue(sample_jobs.count_to, 2, policy=NO_RETRY, owner="o1")
+    jobs.wait_local()
+    assert jobs.status(job_id) == {"status": "finished", "done": 2, "total": 2, "owner": "o1"}
+
+
+def test_in_process_failures_follow_the_retry_schedule_and_end_failed(app):
+    job_id = jobs.enqueue(sample_jobs.fail_halfway, 4, policy=JobPolicy(timeout=5, retry_intervals=(0, 0)))
+    jobs.wait_local()
+    assert jobs.status(job_id)["status"] == "failed"
+
+
+def test_job_status_endpoint_reports_progress_to_its_owner_only(rq_settings, app, client, auth_headers, organizer):
+    job_id = jobs.enqueue(sample_jobs.fail_halfway, 8, policy=NO_RETRY, owner=organizer["organizer"].id)
+    other = jobs.enqueue(sample_jobs.count_to, 1, policy=NO_RETRY, owner="someone-else")
+    _work(app)
+    assert client.get(f"/api/v1/jobs/{job_id}", headers=auth_headers).json == {
+        "status": "failed", "done": 4, "total": 8}
+    assert client.get(f"/api/v1/jobs/{other}", headers=auth_headers).status_code == 404
+    assert client.get("/api/v1/jobs/" + "x" * 500, headers=auth_headers).status_code == 404
+
+
+def test_worker_py_runs_queued_jobs_in_a_separate_process(rq_settings, app, database_url):
+    job_id = jobs.enqueue(sample_jobs.count_to, 3, policy=NO_RETRY)
+    env = {**os.environ, "REDIS_URL": rq_settings["REDIS_URL"], "DATABASE_URL": database_url,
+           "SECRET_KEY": "test", "RQ_QUEUE": "eventhub-test"}
+    result = subprocess.run([sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert jobs.status(job_id)["status"] == "finished"
+
+
+def test_worker_py_frees_the_scheduler_lock_of_a_dead_worker(redis_url):
+    from worker import release_dead_scheduler_locks
+
+    connection = Redis.from_url(redis_url)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    import socket
+
+    connection.set("rq:scheduler-lock:eventhub-test", "sched1", ex=120)
+    connection.hset("rq:scheduler:sched1", mapping={"hostname": socket.gethostname(), "pid": dead.pid})
+    connection.set("rq:scheduler-lock:alive", "sched2", ex=120)
+    connection.hset("rq:scheduler:sched2", mapping={"hostname": socket.gethostname(), "pid": os.getpid()})
+    assert release_dead_scheduler_locks(connection, ["eventhub-test", "alive"]) == ["eventhub-test"]
+    assert connection.get("rq:scheduler-lock:alive") == b"sched2"
+    assert Queue("eventhub-test", connection=connection).count == 0
