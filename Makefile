@@ -23,7 +23,7 @@ $(VENV)/.test-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.run-installed
 	$(BIN)/flask --app wsgi db upgrade
 	@echo "EventHub on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	$(BIN)/gunicorn --workers 1 --threads 8 --bind $(HOST):$(PORT) wsgi:app
+	$(BIN)/gunicorn --workers 1 --threads 8 --no-control-socket --bind $(HOST):$(PORT) wsgi:app
 
 worker: $(VENV)/.run-installed
 	$(BIN)/python worker.py
