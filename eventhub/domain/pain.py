@@ -190,15 +190,19 @@ def _day_tables(start: int, end: int) -> _DayTables:
     return _DayTables(weight, outside, night)
 
 
-def evaluate_group(group, start: datetime, duration: int, busy: bool = False) -> GroupPain:
-    """The group's pain and flags for the meeting [start, start + duration minutes)."""
+def evaluate_group(group, start: datetime, duration: int, busy: bool = False, segments=None) -> GroupPain:
+    """The group's pain and flags for the meeting [start, start + duration minutes).
+
+    `segments`, when given, are `zones.offset_segments` of the group's zone over the meeting.
+    """
     end_instant = start + timedelta(minutes=duration)
     tables = _day_tables(group.work_start, group.work_end)
     calendar = group.calendar
     crossing = group.work_start > group.work_end
     weight = outside = night = 0
     shift_dates: list[date] = []
-    for seg_start, seg_end, offset in zones.offset_segments(group.zone, start, end_instant):
+    segments = segments or zones.offset_segments(group.zone, start, end_instant)
+    for seg_start, seg_end, offset in segments:
         local = (seg_start + offset).replace(tzinfo=None)
         day, tod = local.date(), local.hour * 60 + local.minute
         remaining = int((seg_end - seg_start).total_seconds()) // 60
@@ -216,8 +220,8 @@ def evaluate_group(group, start: datetime, duration: int, busy: bool = False) ->
             day, tod = day + timedelta(days=1), 0
     return GroupPain(
         name=group.name,
-        local_start=zones.format_local(start, group.zone),
-        local_end=zones.format_local(end_instant, group.zone),
+        local_start=zones.format_at_offset(start, segments[0][2]),
+        local_end=zones.format_at_offset(end_instant, segments[-1][2]),
         weight=weight,
         duration=duration,
         outside_minutes=outside,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import repeat
+from itertools import compress, groupby, repeat
 from operator import add, mul
 
 from eventhub.domain import zones
@@ -69,8 +69,17 @@ class Suggestion:
 def evaluate_slot(groups: tuple[Group, ...], start: datetime, duration: int) -> Suggestion:
     """Every group's pain and flags for the meeting [start, start + duration minutes)."""
     end = start + timedelta(minutes=duration)
+    segments: dict[str, list] = {}
+    for group in groups:
+        name = zones.zone_name(group.zone)
+        if name not in segments:
+            segments[name] = zones.offset_segments(group.zone, start, end)
     views = tuple(
-        evaluate_group(group, start, duration, busy=any(b0 < end and start < b1 for b0, b1 in group.busy))
+        evaluate_group(
+            group, start, duration,
+            busy=any(b0 < end and start < b1 for b0, b1 in group.busy),
+            segments=segments[zones.zone_name(group.zone)],
+        )
         for group in groups
     )
     return Suggestion(
@@ -95,20 +104,27 @@ def rank_order(grid: SlotGrid, groups: tuple[Group, ...]) -> list[int]:
     n = grid.n_slots
     headcounts: dict[tuple, int] = {}
     for group in groups:
-        headcounts[group.profile] = headcounts.get(group.profile, 0) + group.headcount
+        key = grid.key(group)
+        headcounts[key] = headcounts.get(key, 0) + group.headcount
+    heads = [headcounts[key] for key in grid.columns]
     columns = list(grid.columns.values())
     worst = list(map(max, *columns)) if len(columns) > 1 else list(columns[0])
-    total, comfort = [0] * n, [0] * n
-    for key, column in grid.columns.items():
-        heads = headcounts[key]
-        total = list(map(add, total, map(mul, column, repeat(heads)) if heads != 1 else column))
-        comfort = list(map(add, comfort, map(mul, map((0).__eq__, column), repeat(heads))))
+    total = [0] * n
+    for column, weight in zip(columns, heads, strict=True):
+        total = list(map(add, total, map(mul, column, repeat(weight)) if weight != 1 else column))
     conflict = [0] * n
     for group in groups:
         for j in grid.busy_slots(group):
             conflict[j] += group.headcount
-    keys = zip(conflict, worst, total, map(mul, comfort, repeat(-1)), range(n), strict=True)
-    return [key[-1] for key in sorted(keys)]
+    order = sorted(zip(conflict, worst, total, range(n), strict=True))
+    # the headcount without pain breaks remaining ties; all-zero slots are comfortable for everyone
+    ranked: list[int] = []
+    for _, run in groupby(order, key=lambda entry: entry[:3]):
+        members = [entry[3] for entry in run]
+        if len(members) > 1 and worst[members[0]]:
+            members.sort(key=lambda j: -sum(compress(heads, [not column[j] for column in columns])))
+        ranked.extend(members)
+    return ranked
 
 
 def _distinct_first(order: list[int], limit: int, duration: int, step: int) -> list[int]:

@@ -3,7 +3,7 @@
 Candidate starts are `start + j * step` (UTC) for every j whose meeting ends by `end`. Time is cut
 into cells of `cell` minutes from `start`, where `cell` divides the step, the duration, a day, every
 local midnight and every offset change in the range; so a cell never straddles a change of offset,
-shift date or pain weight band, and a meeting is a whole run of cells. Per group profile (zone,
+shift date or pain weight band, and a meeting is a whole run of cells. Per group profile (offsets,
 window, calendar) the engine
 
 1. builds a local-time timeline of cell weights by concatenating, per local date, one of four day
@@ -66,7 +66,9 @@ class SlotGrid:
                 parts.append((seg_start - start) // _MINUTE)
         self.cell = math.gcd(*parts)
         n_cells = ((self.n_slots - 1) * step + duration) // self.cell
-        profiles = {group.profile: group for group in groups}
+        # zones with the same offsets over the range give the same pain: key by offsets, not name
+        self._offsets = {name: tuple(segs) for name, segs in segments.items()}
+        profiles = {self.key(group): group for group in groups}
         if len(profiles) * n_cells > MAX_WORK:
             raise InvalidField(
                 "groups",
@@ -77,9 +79,13 @@ class SlotGrid:
         self._n_cells = n_cells
         self.columns = {key: self._slot_sums(group) for key, group in profiles.items()}
 
+    def key(self, group) -> tuple:
+        """What the group's pain column depends on: offsets over the range, window and calendar."""
+        return (self._offsets[zones.zone_name(group.zone)], group.work_start, group.work_end, group.calendar)
+
     def column(self, group) -> list[int]:
         """The group's pain sum at every candidate start."""
-        return self.columns[group.profile]
+        return self.columns[self.key(group)]
 
     def slot_start(self, index: int) -> datetime:
         return self.start + timedelta(minutes=index * self.step)

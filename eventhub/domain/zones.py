@@ -11,13 +11,12 @@ pytz tabulates daylight-saving rules up to 2037 only, so the domain accepts inst
 from __future__ import annotations
 
 import bisect
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 import pytz
 
 from eventhub.domain.errors import InvalidField
 
-UTC = UTC
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 LATEST = datetime(2038, 1, 1, tzinfo=UTC)
 _MAX_ZONE_NAME = 64
@@ -69,18 +68,21 @@ def transitions_between(zone: tzinfo, start: datetime, end: datetime) -> list[tu
 
     Changes of abbreviation alone (no change of offset) are left out.
     """
+    return _transitions(zone, start, end, utc_offset_at(start, zone))
+
+
+def _transitions(zone: tzinfo, start: datetime, end: datetime, previous: timedelta) -> list:
+    # pytz's own transition table (what normalize() reads); fixed-offset zones have none
     times = getattr(zone, "_utc_transition_times", None)
     if not times:
         return []
     lo = bisect.bisect_right(times, start.astimezone(UTC).replace(tzinfo=None))
     hi = bisect.bisect_left(times, end.astimezone(UTC).replace(tzinfo=None))
     found = []
-    previous = utc_offset_at(start, zone)
-    for naive in times[lo:hi]:
-        instant = naive.replace(tzinfo=UTC)
-        offset = utc_offset_at(instant, zone)
+    for index in range(lo, hi):
+        offset = zone._transition_info[index][0]  # type: ignore[attr-defined]
         if offset != previous:
-            found.append((instant, offset))
+            found.append((times[index].replace(tzinfo=UTC), offset))
             previous = offset
     return found
 
@@ -91,7 +93,7 @@ def offset_segments(
     """[start, end) cut where the zone's offset changes: (segment start, segment end, offset) in order."""
     segments = []
     seg_start, offset = start, utc_offset_at(start, zone)
-    for instant, new_offset in transitions_between(zone, start, end):
+    for instant, new_offset in _transitions(zone, start, end, offset):
         segments.append((seg_start, instant, offset))
         seg_start, offset = instant, new_offset
     segments.append((seg_start, end, offset))
@@ -101,6 +103,11 @@ def offset_segments(
 def format_local(utc_dt: datetime, zone: tzinfo) -> str:
     """ISO 8601 local time with its offset, e.g. '2027-03-02T10:00:00-05:00'."""
     return to_local(utc_dt, zone).replace(microsecond=0).isoformat()
+
+
+def format_at_offset(utc_dt: datetime, offset: timedelta) -> str:
+    """ISO 8601 local time of `utc_dt` at a known offset (one of `offset_segments`), with the offset."""
+    return utc_dt.astimezone(timezone(offset)).replace(microsecond=0).isoformat()
 
 
 def format_utc(utc_dt: datetime) -> str:
