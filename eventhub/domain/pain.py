@@ -26,6 +26,7 @@ so Saturday 02:00 in a Monday-Friday night shift is Friday's shift, a working da
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import accumulate
@@ -81,7 +82,9 @@ def shift_date(local_date: date, tod: int, start: int, end: int) -> date:
 
 @functools.lru_cache(maxsize=4096)
 def _country_year(country: str, year: int):
-    return holiday_calendars.country_holidays(country, years=year)
+    with warnings.catch_warnings():  # years outside a country's table simply have no holidays
+        warnings.simplefilter("ignore", UserWarning)
+        return holiday_calendars.country_holidays(country, years=year)
 
 
 def supported_countries() -> frozenset[str]:
