@@ -1,14 +1,12 @@
-"""EventHub: fair town halls across time zones. `create_app` builds the Flask app; nothing runs at import."""
+"""EventHub: fair town halls across time zones. `create_app` builds the Flask app; nothing runs at import.
+
+Flask and the extensions are imported inside `create_app`, so `eventhub.domain` loads without them.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-
-from flask import Flask
-
-from eventhub.config import load_settings
-from eventhub.extensions import csrf, db, jobs, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 # Scripts and styles come only from our own files, so text a user typed can never run as code.
@@ -18,8 +16,13 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def create_app(settings: dict | None = None) -> Flask:
+def create_app(settings: dict | None = None):
     """The app, configured from the environment (and `.env`) with `settings` taking precedence."""
+    from flask import Flask
+
+    from eventhub.config import load_settings
+    from eventhub.extensions import csrf, db, jobs, login_manager, migrate
+
     app = Flask(
         __name__,
         instance_path=str(ROOT / "instance"),
@@ -47,12 +50,15 @@ def create_app(settings: dict | None = None) -> Flask:
     jobs.init_app(app)
 
     from eventhub import cli, models  # noqa: F401  (models register their tables)
-    from eventhub.web import api, auth, errors, pages
+    from eventhub.domain.planner import pain_level
+    from eventhub.web import api, auth, errors, pages, scheduling
 
-    csrf.exempt(api.bp)  # the API authenticates by Bearer token, never by cookie
-    app.register_blueprint(api.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(pages.bp)
+    for blueprint in (api.bp, scheduling.api):
+        csrf.exempt(blueprint)  # the API authenticates by Bearer token, never by cookie
+        app.register_blueprint(blueprint)
+    for blueprint in (auth.bp, pages.bp, scheduling.pages):
+        app.register_blueprint(blueprint)
+    app.add_template_filter(pain_level)
     app.register_blueprint(cli.bp)
     errors.register_error_handlers(app)
 

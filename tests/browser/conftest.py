@@ -30,3 +30,14 @@ def page(browser):
     yield page
     context.close()
     assert errors == [], f"the page reported errors: {errors}"
+
+
+@pytest.fixture
+def signed_in(page, live_server, organizer):
+    """The page, signed in as the organizer through the real login form."""
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(organizer["email"])
+    page.get_by_label("Password").fill(organizer["password"])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server}/")
+    return page
