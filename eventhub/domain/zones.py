@@ -11,6 +11,7 @@ pytz tabulates daylight-saving rules up to 2037 only, so the domain accepts inst
 from __future__ import annotations
 
 import bisect
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 import pytz
@@ -135,3 +136,120 @@ def parse_instant(value: object, field: str) -> datetime:
     if not EARLIEST <= instant < LATEST:
         raise InvalidField(field, f"must lie between {EARLIEST.year} and {LATEST.year - 1}")
     return instant
+
+
+# --- A zone's offset changes as yearly rules, for calendar files (VTIMEZONE) ------------------------------
+
+
+@dataclass(frozen=True)
+class YearlyRule:
+    """'The `week`-th `weekday` of `month`' (week -1: the last), or, when `monthdays` is set, 'the
+    `weekday` that falls on one of `monthdays`' (seven consecutive days, e.g. Friday on the 23rd-29th)."""
+
+    month: int
+    weekday: int  # Monday is 0, as datetime.weekday()
+    week: int | None = None
+    monthdays: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Observance:
+    """One offset change of a zone: from the wall time `start` (read at `offset_from`) the zone is at
+    `offset_to` and called `abbreviation`; repeated every year by `rule` when it is set."""
+
+    start: datetime  # naive local wall time
+    offset_from: timedelta
+    offset_to: timedelta
+    abbreviation: str
+    rule: YearlyRule | None = None
+
+
+def zone_observances(zone: tzinfo, start: datetime, end: datetime) -> list[Observance]:
+    """The offset changes that describe `zone` for every instant in [start, end] (aware datetimes).
+
+    Preferred, as calendar programs expect: one observance without changes for a zone that keeps one
+    offset, or one yearly rule per kind of change (spring and autumn) when the zone follows such rules
+    through the whole years around [start, end]. Otherwise every change from the year before `start`
+    to the year after `end`, each on its own, after an opening observance that holds the offset in force
+    at the beginning of that span.
+    """
+    first_year, last_year = start.astimezone(UTC).year - 1, min(end.astimezone(UTC).year + 1, LATEST.year - 1)
+    narrow = _changes_in_years(zone, first_year, last_year)
+    if not narrow:
+        offset = utc_offset_at(start, zone)
+        return [Observance(datetime(1970, 1, 1), offset, offset, to_local(start, zone).tzname() or "")]
+    # A longer look ahead tells "2nd Sunday" from "Sunday on or after the 8th" and "4th" from "last";
+    # the narrow span alone is enough when the zone changed its rules within the longer one.
+    for changes in (_changes_in_years(zone, first_year, max(last_year, min(first_year + 8, LATEST.year - 1))),
+                    narrow):
+        observances = _yearly_observances(changes, first_year, last_year)
+        if observances is not None:
+            return observances
+    span_start = datetime(first_year, 1, 1, tzinfo=UTC)
+    offset = utc_offset_at(span_start, zone)
+    opening = Observance((span_start + offset).replace(tzinfo=None), offset, offset,
+                         to_local(span_start, zone).tzname() or "")
+    return [opening] + [Observance(*change) for change in narrow]
+
+
+def _changes_in_years(zone: tzinfo, first_year: int, last_year: int) -> list[tuple]:
+    """(wall time before, offset before, offset after, abbreviation after) of each change in those years."""
+    span_start, span_end = datetime(first_year, 1, 1, tzinfo=UTC), datetime(last_year + 1, 1, 1, tzinfo=UTC)
+    previous = utc_offset_at(span_start, zone)
+    changes = []
+    for instant, offset in transitions_between(zone, span_start, span_end):
+        wall = (instant + previous).replace(tzinfo=None)
+        changes.append((wall, previous, offset, to_local(instant, zone).tzname() or ""))
+        previous = offset
+    return changes
+
+
+def _yearly_observances(changes: list[tuple], first_year: int, last_year: int) -> list[Observance] | None:
+    """One observance per kind of change when each kind happens once a year, every year, on a yearly rule."""
+    kinds: dict[tuple, list] = {}
+    for change in changes:
+        kinds.setdefault((change[1], change[2]), []).append(change)
+    if len(kinds) != 2:
+        return None
+    observances = []
+    for same_kind in kinds.values():
+        walls = [change[0] for change in same_kind]
+        if [wall.year for wall in walls] != list(range(walls[0].year, walls[0].year + len(walls))):
+            return None
+        if walls[0].year > first_year or walls[-1].year < last_year:
+            return None
+        rule = _yearly_rule(walls)
+        if rule is None or len({change[3] for change in same_kind}) != 1:
+            return None
+        first = same_kind[0]
+        observances.append(Observance(first[0], first[1], first[2], first[3], rule))
+    return sorted(observances, key=lambda observance: observance.start)
+
+
+def _yearly_rule(walls: list[datetime]) -> YearlyRule | None:
+    """The rule 'n-th / last weekday of the month' (or 'weekday on one of seven days') that all walls follow."""
+    month, weekday, clock = walls[0].month, walls[0].weekday(), walls[0].time()
+    if any((wall.month, wall.weekday(), wall.time()) != (month, weekday, clock) for wall in walls):
+        return None
+    weeks = {(wall.day - 1) // 7 + 1 for wall in walls}
+    if len(weeks) == 1:
+        return YearlyRule(month, weekday, week=weeks.pop())
+    if all(wall.day > _days_in_month(wall.year, month) - 7 for wall in walls):
+        return YearlyRule(month, weekday, week=-1)
+    lowest = min(wall.day for wall in walls)
+    shortest = min(_days_in_month(wall.year, month) for wall in walls)
+    if max(wall.day for wall in walls) - lowest <= 6 and lowest + 6 <= shortest:
+        return YearlyRule(month, weekday, monthdays=tuple(range(lowest, lowest + 7)))
+    return None
+
+
+def _days_in_month(year: int, month: int) -> int:
+    following = datetime(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
+
+
+def wall_time_is_unique(naive_local: datetime, zone: tzinfo) -> bool:
+    """True when the wall-clock time happens exactly once in `zone` (not skipped, not repeated by a change)."""
+    earlier = local_to_utc(naive_local, zone, is_dst=True)
+    later = local_to_utc(naive_local, zone, is_dst=False)
+    return earlier == later and to_local(earlier, zone).replace(tzinfo=None) == naive_local
