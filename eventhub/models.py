@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, String, TypeDecorator
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventhub.extensions import db
 
@@ -57,3 +67,135 @@ class Organizer(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Organizer {self.id}>"
+
+
+class Event(db.Model):
+    """A town hall: one meeting or a series (one calendar object, one UID)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    timezone: Mapped[str] = mapped_column(String(64))
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    every: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | cancelled
+    questions_close: Mapped[datetime] = mapped_column(UTCDateTime())
+    moderation: Mapped[bool] = mapped_column(Boolean, default=False)
+    meet_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    google_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    occurrences: Mapped[list[Occurrence]] = relationship(
+        order_by="Occurrence.start", cascade="all, delete-orphan", lazy="selectin"
+    )
+    groups: Mapped[list[EventGroup]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def start(self) -> datetime:
+        return self.occurrences[0].start
+
+    @property
+    def end(self) -> datetime:
+        return self.occurrences[-1].start + timedelta(minutes=self.duration_minutes)
+
+
+class Occurrence(db.Model):
+    """One planned meeting time of an event, in UTC."""
+
+    __tablename__ = "occurrences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EventGroup(db.Model):
+    """A group of attendees and its zone, so each attendee reads times in their own zone."""
+
+    __tablename__ = "event_groups"
+    __table_args__ = (UniqueConstraint("event_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64))
+
+
+class Attendee(db.Model):
+    """Someone invited. The personal question link is derived from the id and the secret key; only its
+    hash is stored, and nothing in the question or vote tables refers back to this table."""
+
+    __tablename__ = "attendees"
+    __table_args__ = (UniqueConstraint("event_id", "email"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    group: Mapped[str] = mapped_column(String(100), default="")
+    timezone: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Delivery(db.Model):
+    """One message to one attendee: recorded the moment it is sent, so a retried job never sends it twice."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("attendee_id", "kind", "sequence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    attendee_id: Mapped[str] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # request | cancel | summary | reminder
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | failed
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- Anonymous questions -----------------------------------------------------------------------------------
+# Nothing below refers to an attendee: no attendee id, email, name, token, token hash, IP or user agent,
+# and no foreign key to `attendees`. One vote per link is kept by `voter`, a keyed pseudonym of the link
+# (HMAC with the event's key in `question_keys`); the key is deleted when the question window closes,
+# after which no vote can be tied to a link again. Times are rounded down to the hour.
+
+
+class QuestionKey(db.Model):
+    """The per-event key of the voter pseudonyms, kept apart from the attendee table; destroyed at close."""
+
+    __tablename__ = "question_keys"
+
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class Question(db.Model):
+    __tablename__ = "questions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending | visible | hidden | answered
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    merged_into: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_hour: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Vote(db.Model):
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("question_id", "voter"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    question_id: Mapped[str] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    voter: Mapped[str] = mapped_column(String(64))
+    voter_group: Mapped[str | None] = mapped_column(String(100), nullable=True)  # only for groups of 5 or more
+    created_hour: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -24,6 +24,10 @@ class MailError(Exception):
         self.permanent = permanent
 
 
+class RecipientRefused(MailError):
+    """The server refused this recipient (the connection is still good for others)."""
+
+
 class SmtpSender:
     def __init__(self, client: smtplib.SMTP):
         self.client = client
@@ -33,18 +37,25 @@ class SmtpSender:
             refused = self.client.send_message(message, to_addrs=list(recipients))
         except smtplib.SMTPRecipientsRefused as exc:
             raise _classify(exc.recipients) from exc
+        except smtplib.SMTPServerDisconnected as exc:
+            raise MailError(f"the mail server closed the connection: {exc}", permanent=False) from exc
         except smtplib.SMTPResponseException as exc:
-            raise MailError(f"{exc.smtp_code} {exc.smtp_error!r}", permanent=exc.smtp_code >= 500) from exc
+            if exc.smtp_code == 421:  # the server is going away: nothing more goes over this connection
+                raise MailError(f"421 {exc.smtp_error!r}", permanent=False) from exc
+            # The server refused this one message (after RCPT): it can take the next one.
+            raise RecipientRefused(f"{exc.smtp_code} {exc.smtp_error!r}"[:400],
+                                   permanent=exc.smtp_code >= 500) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise MailError(str(exc) or type(exc).__name__, permanent=False) from exc
         if refused:
             raise _classify(refused)
 
 
-def _classify(refused: dict) -> MailError:
+def _classify(refused: dict) -> RecipientRefused:
     codes = [code for code, _ in refused.values()]
-    text = "; ".join(f"{address}: {code}" for address, (code, _) in refused.items())
-    return MailError(f"refused {text}", permanent=all(code >= 500 for code in codes))
+    text = "; ".join(f"{address}: {code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
+                     for address, (code, reply) in refused.items())
+    return RecipientRefused(f"refused {text}"[:400], permanent=all(code >= 500 for code in codes))
 
 
 class OutboxSender:

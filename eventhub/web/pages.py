@@ -1,7 +1,9 @@
 """Organizer pages."""
 
 from flask import Blueprint, render_template
-from flask_login import login_required
+from flask_login import current_user, login_required
+
+from eventhub.services.events import events_of
 
 bp = Blueprint("pages", __name__)
 
@@ -9,4 +11,4 @@ bp = Blueprint("pages", __name__)
 @bp.route("/")
 @login_required
 def index():
-    return render_template("pages/index.html", events=[])
+    return render_template("pages/index.html", events=events_of(current_user))

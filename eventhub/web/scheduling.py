@@ -6,9 +6,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytz
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import login_required
 
+from eventhub.domain import zones
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.pain import WEEKDAYS, supported_countries
 from eventhub.domain.planner import planner_grid
@@ -67,6 +68,14 @@ def _plan(form: dict) -> dict:
         plan_request = parse_suggestion_request(payload)
         chosen = rank_slots(plan_request)
         result = {"mode": "single", "occurrences": chosen}
+    groups = [f"{group.name}|{zones.zone_name(group.zone)}" for group in plan_request.groups]
+    common = {"duration": plan_request.duration, "timezone": groups[0].split("|")[1], "group": groups}
+    if form["mode"] == "series":
+        result["create_link"] = url_for("events.new_event", every=payload.get("every"), **common,
+                                        occurrences=",".join(zones.format_utc(s.start) for s in chosen))
+    else:
+        result["create_links"] = [url_for("events.new_event", start=zones.format_utc(s.start), **common)
+                                  for s in chosen]
     if chosen:
         result["grid"] = planner_grid(plan_request.groups, plan_request.duration, chosen[0].start,
                                       chosen={suggestion.start for suggestion in chosen})

@@ -1,0 +1,1 @@
+"""Thin RQ job functions: ids in, a service called, errors left to raise so RQ retries them."""

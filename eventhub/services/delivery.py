@@ -1,0 +1,136 @@
+"""Sending one message to each of many attendees, exactly once, whatever fails on the way.
+
+Each message is recorded (`deliveries`) the moment the server accepts it, so a retried or restarted job
+skips everyone already served and at most the one message in flight can go twice. A recipient the
+server refuses for good is recorded as failed and never retried; one refused for now is retried by
+the next run of the job, which is raised for RQ to schedule on its backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from eventhub.extensions import db, jobs
+from eventhub.gateways.mail import MailError, RecipientRefused, mail_gateway
+from eventhub.models import Delivery, utcnow
+from eventhub.queue import report_progress
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+LEASE_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Recipient:
+    attendee_id: str
+    email: str
+    kind: str  # request | cancel | summary | reminder
+    sequence: int
+
+
+class DeliveriesDeferred(Exception):
+    """Some recipients were refused for now; the job is raised so RQ retries them later."""
+
+
+class FanOutBusy(Exception):
+    """Another worker is sending these messages right now; this run is retried later."""
+
+
+@dataclass
+class FanOutResult:
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+
+
+def fan_out(event_id: str, recipients: list[Recipient], build: Callable[[Recipient], EmailMessage],
+            already_done: int = 0) -> FanOutResult:
+    """Send `build(r)` to every recipient in batches over one SMTP connection, recording each delivery."""
+    total = already_done + len(recipients)
+    result = FanOutResult()
+    report_progress(already_done, total, failed=0)
+    if not recipients:
+        return result
+    with _lease(f"eventhub:fan-out:{event_id}") as lease, mail_gateway().session() as sender:
+        for start in range(0, len(recipients), BATCH_SIZE):
+            lease.renew()
+            for recipient in recipients[start:start + BATCH_SIZE]:
+                _send_one(sender, recipient, build(recipient), event_id, result)
+            report_progress(already_done + result.sent + result.failed, total, failed=result.failed)
+    log.info("event %s: %d %s messages sent, %d failed, %d deferred", event_id, result.sent,
+             recipients[0].kind, result.failed, result.deferred)
+    if result.deferred:
+        raise DeliveriesDeferred(f"{result.deferred} recipients refused for now; retrying later")
+    return result
+
+
+def _send_one(sender, recipient: Recipient, message: EmailMessage, event_id: str, result: FanOutResult) -> None:
+    try:
+        sender.send(message, [recipient.email])
+    except RecipientRefused as refusal:
+        status = "failed" if refusal.permanent else "deferred"
+        _record(event_id, recipient, status, str(refusal))
+        if refusal.permanent:
+            result.failed += 1
+        else:
+            result.deferred += 1
+        return
+    except MailError:
+        raise  # the connection is gone: the job is retried and resumes after the last recorded message
+    _record(event_id, recipient, "sent", None)
+    result.sent += 1
+
+
+def _record(event_id: str, recipient: Recipient, status: str, error: str | None) -> None:
+    """Write the outcome at once: the record is what makes a retry skip this recipient."""
+    values = {"status": status, "error": error, "at": utcnow()}
+    changed = db.session.execute(
+        update(Delivery)
+        .where(Delivery.attendee_id == recipient.attendee_id, Delivery.kind == recipient.kind,
+               Delivery.sequence == recipient.sequence)
+        .values(attempts=Delivery.attempts + 1, **values)
+    ).rowcount
+    if not changed:
+        db.session.add(Delivery(event_id=event_id, attendee_id=recipient.attendee_id, kind=recipient.kind,
+                                sequence=recipient.sequence, attempts=1, **values))
+    try:
+        db.session.commit()
+    except IntegrityError:  # recorded meanwhile by another run: theirs stands
+        db.session.rollback()
+
+
+class _lease:
+    """A short Redis lock the running fan-out renews, so two workers never send the same messages,
+    and a crashed worker's lock lapses within seconds. In-process jobs run one at a time anyway."""
+
+    def __init__(self, name: str):
+        self.lock = jobs.connection.lock(name, timeout=LEASE_SECONDS) if jobs.uses_redis else None
+
+    def __enter__(self):
+        if self.lock is not None and not self.lock.acquire(blocking=False):
+            raise FanOutBusy("another worker is sending these messages")
+        return self
+
+    def renew(self) -> None:
+        if self.lock is not None:
+            self.lock.reacquire()
+
+    def __exit__(self, *exc_info):
+        if self.lock is not None:
+            try:
+                self.lock.release()
+            except Exception:  # lapsed meanwhile: nothing to release
+                log.warning("fan-out lease had lapsed before release")
+        return False
+
+
+def pending(recipients: Iterable[Recipient], done: set[tuple[str, str, int]]) -> list[Recipient]:
+    """The recipients without a final (sent or failed) delivery."""
+    return [r for r in recipients if (r.attendee_id, r.kind, r.sequence) not in done]

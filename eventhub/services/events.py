@@ -1,0 +1,204 @@
+"""Town halls: create, change and cancel them, and keep every attendee's calendar in step through a job."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from eventhub.domain import zones
+from eventhub.domain.errors import InvalidField
+from eventhub.domain.events import AttendeeInput, EventDraft
+from eventhub.extensions import db, jobs
+from eventhub.models import Attendee, Delivery, Event, EventGroup, Occurrence, Organizer, hash_token, new_id
+from eventhub.queue import JobPolicy
+
+# Invites go out within minutes even when the mail server is briefly away.
+INVITE_POLICY = JobPolicy(timeout=3600, retry_intervals=(10, 30, 60, 120, 300, 600), result_ttl=7 * 24 * 3600)
+
+
+def personal_token(attendee_id: str) -> str:
+    """The attendee's question-link token: derived from the secret key, so the database never holds it."""
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, b"ask-link:" + attendee_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def personal_link(attendee_id: str) -> str:
+    return f"{current_app.config['EVENTHUB_BASE_URL']}/ask/{personal_token(attendee_id)}"
+
+
+def find_attendee_by_token(token: str) -> Attendee | None:
+    if not token or len(token) > 100:
+        return None
+    return db.session.scalar(select(Attendee).where(Attendee.token_hash == hash_token(token)))
+
+
+def events_of(organizer: Organizer) -> list[Event]:
+    return list(db.session.scalars(
+        select(Event).where(Event.organizer_id == organizer.id).order_by(Event.created_at.desc())
+    ))
+
+
+def event_of(organizer: Organizer, event_id: str) -> Event | None:
+    """The organizer's own event, or None (another organizer's event is as good as missing)."""
+    event = db.session.get(Event, event_id) if len(event_id) <= 64 else None
+    return event if event is not None and event.organizer_id == organizer.id else None
+
+
+def create_event(organizer: Organizer, draft: EventDraft) -> tuple[Event, str]:
+    """Store a town hall and queue its invites; return it with the id of the sending job."""
+    event = Event(organizer_id=organizer.id, sequence=0, status="scheduled")
+    _apply_draft(event, draft)
+    db.session.add(event)
+    db.session.flush()
+    _sync_attendees(event, draft.attendees)
+    db.session.commit()
+    return event, _queue_invites(event, organizer)
+
+
+def draft_of(event: Event) -> EventDraft:
+    """The event as the domain sees it, for changes to be applied to."""
+    return EventDraft(
+        title=event.title, description=event.description, timezone=event.timezone,
+        duration_minutes=event.duration_minutes, occurrences=tuple(o.start for o in event.occurrences),
+        every=event.every, attendees=tuple(
+            AttendeeInput(a.email, a.name, a.group, a.timezone) for a in active_attendees(event)
+        ),
+        questions_close=event.questions_close, moderation=event.moderation,
+        groups=tuple((group.name, group.timezone) for group in event.groups),
+    )
+
+
+def update_event(event: Event, changed: EventDraft, attendees_given: bool) -> str | None:
+    """Apply a change. A changed time or text re-sends every invite with a higher SEQUENCE; a removed
+    attendee is sent a cancellation; a new one an invite. Returns the sending job's id, if any."""
+    if event.status == "cancelled":
+        raise InvalidField("status", "the town hall is cancelled")
+    before = draft_of(event)
+    content_changed = _content(before) != _content(changed)
+    _apply_draft(event, changed)
+    if content_changed:
+        event.sequence += 1
+    touched = _sync_attendees(event, changed.attendees) if attendees_given else False
+    db.session.commit()
+    if content_changed or touched:
+        return _queue_invites(event, db.session.get(Organizer, event.organizer_id))
+    return None
+
+
+def cancel_event(event: Event) -> str:
+    """Cancel the town hall (or the whole series) and send every attendee METHOD:CANCEL."""
+    if event.status != "cancelled":
+        event.status = "cancelled"
+        event.sequence += 1
+        db.session.commit()
+    return _queue_invites(event, db.session.get(Organizer, event.organizer_id))
+
+
+def active_attendees(event: Event) -> list[Attendee]:
+    return list(db.session.scalars(
+        select(Attendee).where(Attendee.event_id == event.id, Attendee.removed.is_(False)).order_by(Attendee.email)
+    ))
+
+
+def delivery_counts(event: Event) -> dict:
+    """How the invites of the current version stand: sent, failed and still pending."""
+    kind = "cancel" if event.status == "cancelled" else "request"
+    rows = db.session.execute(
+        select(Delivery.status, func.count()).where(
+            Delivery.event_id == event.id, Delivery.kind == kind, Delivery.sequence == event.sequence
+        ).group_by(Delivery.status)
+    ).all()
+    counts = {"sent": 0, "failed": 0, "deferred": 0} | {status: count for status, count in rows}
+    active = db.session.scalar(
+        select(func.count()).select_from(Attendee).where(Attendee.event_id == event.id, Attendee.removed.is_(False))
+    )
+    counts["pending"] = max(active - counts["sent"] - counts["failed"], 0)
+    return {"sent": counts["sent"], "failed": counts["failed"], "pending": counts["pending"]}
+
+
+def event_json(event: Event) -> dict:
+    base = current_app.config["EVENTHUB_BASE_URL"]
+    return {
+        "id": event.id,
+        "title": event.title,
+        "description": event.description,
+        "status": event.status,
+        "start": zones.format_utc(event.start),
+        "end": zones.format_utc(event.start + timedelta(minutes=event.duration_minutes)),
+        "duration_minutes": event.duration_minutes,
+        "timezone": event.timezone,
+        "local_start": zones.format_local(event.start, zones.get_zone(event.timezone)),
+        "occurrences": [zones.format_utc(o.start) for o in event.occurrences],
+        "every": event.every,
+        "sequence": event.sequence,
+        "questions_close": zones.format_utc(event.questions_close),
+        "moderation": event.moderation,
+        "groups": [{"name": group.name, "timezone": group.timezone} for group in event.groups],
+        "meet_url": event.meet_url,
+        "ics_url": f"{base}/api/v1/events/{event.id}/invite.ics",
+        "page_url": f"{base}/events/{event.id}",
+        "attendees": len(active_attendees(event)),
+        "invites": delivery_counts(event),
+        "job_id": event.last_job_id,
+    }
+
+
+def _content(draft: EventDraft) -> tuple:
+    """What attendees' calendars show: a change here means a new SEQUENCE for everyone."""
+    return (draft.title, draft.description, draft.timezone, draft.duration_minutes, draft.occurrences, draft.every)
+
+
+def _apply_draft(event: Event, draft: EventDraft) -> None:
+    event.title = draft.title
+    event.description = draft.description
+    event.timezone = draft.timezone
+    event.duration_minutes = draft.duration_minutes
+    event.every = draft.every
+    event.questions_close = draft.questions_close
+    event.moderation = draft.moderation
+    if [o.start for o in event.occurrences] != list(draft.occurrences):
+        event.occurrences = [Occurrence(start=start) for start in draft.occurrences]
+    if [(g.name, g.timezone) for g in event.groups] != list(draft.groups):
+        event.groups = [EventGroup(name=name, timezone=zone) for name, zone in draft.groups]
+
+
+def _sync_attendees(event: Event, wanted: tuple[AttendeeInput, ...]) -> bool:
+    """Make the attendee list match `wanted`; return whether anyone was added or removed."""
+    existing = {a.email: a for a in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id))}
+    wanted_by_email = {a.email: a for a in wanted}
+    touched = False
+    for email, item in wanted_by_email.items():
+        attendee = existing.get(email)
+        if attendee is None:
+            attendee = Attendee(id=new_id(), event_id=event.id, email=email)
+            attendee.token_hash = hash_token(personal_token(attendee.id))
+            db.session.add(attendee)
+            touched = True
+        elif attendee.removed:
+            attendee.removed = False
+            # Invited again: a later removal must send a fresh cancellation.
+            db.session.execute(Delivery.__table__.delete().where(
+                Delivery.attendee_id == attendee.id, Delivery.kind == "cancel"))
+            touched = True
+        attendee.name, attendee.group, attendee.timezone = item.name, item.group, item.timezone
+    for email, attendee in existing.items():
+        if email not in wanted_by_email and not attendee.removed:
+            attendee.removed = True
+            touched = True
+    return touched
+
+
+def _queue_invites(event: Event, organizer: Organizer) -> str:
+    from eventhub.jobs.invites import deliver_invites
+
+    job_id = jobs.enqueue(deliver_invites, event.id, policy=INVITE_POLICY, owner=organizer.id,
+                          description=f"invites for event {event.id}")
+    event.last_job_id = job_id
+    db.session.commit()
+    return job_id

@@ -1,0 +1,149 @@
+"""Invitations and cancellations: who needs which message now, and the iMIP email each one gets."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import timedelta
+from email.message import EmailMessage
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from eventhub.domain import zones
+from eventhub.domain.calendar import CalendarAttendee, CalendarEvent, build_calendar, series_rule
+from eventhub.domain.calendar_links import google_calendar_link, outlook_calendar_link
+from eventhub.domain.events import daylight_saving_moves, local_times
+from eventhub.domain.imip import build_imip_message
+from eventhub.extensions import db
+from eventhub.models import Attendee, Delivery, Event, Organizer, utcnow
+from eventhub.services import google_sync
+from eventhub.services.delivery import Recipient, fan_out
+from eventhub.services.events import personal_link
+
+log = logging.getLogger(__name__)
+
+
+def deliver_invites(event_id: str) -> None:
+    """Bring every attendee's calendar up to date: the current REQUEST to each attendee, CANCEL to each
+    removed one (or to everyone when the town hall is cancelled). Safe to run again at any time."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        log.warning("event %s no longer exists; nothing to send", event_id)
+        return
+    google_sync.sync_event(event)
+    recipients, done = invite_work(event)
+    attendees = {a.id: a for a in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id))}
+    organizer = db.session.get(Organizer, event.organizer_id)
+    fan_out(event.id, recipients, lambda r: build_invite_message(event, organizer, attendees[r.attendee_id], r),
+            already_done=done)
+
+
+def invite_work(event: Event) -> tuple[list[Recipient], int]:
+    """The messages still to send, and how many of this round were already sent or failed for good."""
+    finished = {
+        (attendee_id, kind, sequence)
+        for attendee_id, kind, sequence in db.session.execute(
+            select(Delivery.attendee_id, Delivery.kind, Delivery.sequence).where(
+                Delivery.event_id == event.id, Delivery.status.in_(("sent", "failed")))
+        )
+    }
+    cancelled_ever = {attendee_id for attendee_id, kind, _ in finished if kind == "cancel"}
+    wanted = []
+    for attendee in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id).order_by(Attendee.id)):
+        if event.status == "cancelled" or attendee.removed:
+            if attendee.id not in cancelled_ever:
+                sequence = event.sequence if event.status == "cancelled" else event.sequence + 1
+                wanted.append(Recipient(attendee.id, attendee.email, "cancel", sequence))
+        else:
+            wanted.append(Recipient(attendee.id, attendee.email, "request", event.sequence))
+    todo = [r for r in wanted if (r.attendee_id, r.kind, r.sequence) not in finished]
+    return todo, len(wanted) - len(todo)
+
+
+def calendar_event(event: Event, organizer: Organizer, attendee: Attendee | None = None) -> CalendarEvent:
+    """The event as iCalendar sees it; with an attendee, the description carries their question link."""
+    description = event.description
+    if attendee is not None:
+        description = f"{description}\n\nAsk your questions anonymously: {personal_link(attendee.id)}".strip()
+    if event.meet_url:
+        description = f"{description}\n\nJoin: {event.meet_url}".strip()
+    return CalendarEvent(
+        uid=f"{event.id}@{_domain()}",
+        sequence=event.sequence,
+        title=event.title,
+        description=description,
+        organizer_email=current_app.config["MAIL_FROM"],
+        organizer_name=f"EventHub for {organizer.email}",
+        timezone=event.timezone,
+        occurrences=tuple(o.start for o in event.occurrences),
+        duration_minutes=event.duration_minutes,
+        every=event.every,
+        location=event.meet_url,
+        url=personal_link(attendee.id) if attendee is not None else None,
+        cancelled=event.status == "cancelled",
+    )
+
+
+def build_invite_message(event: Event, organizer: Organizer, attendee: Attendee, recipient: Recipient) -> EmailMessage:
+    method = "CANCEL" if recipient.kind == "cancel" else "REQUEST"
+    calendar = calendar_event(event, organizer, attendee)
+    if recipient.sequence != calendar.sequence:
+        calendar = _with_sequence(calendar, recipient.sequence)
+    ics = build_calendar(calendar, method, (CalendarAttendee(attendee.email, attendee.name),), utcnow())
+    context = invite_context(event, attendee, calendar)
+    context["cancelled"] = method == "CANCEL"
+    context["updated"] = event.sequence > 0 and method == "REQUEST"
+    subject = _subject(event, context)
+    return build_imip_message(
+        subject=subject,
+        sender=current_app.config["MAIL_FROM"],
+        sender_name=calendar.organizer_name,
+        recipient=attendee.email,
+        recipient_name=attendee.name,
+        text=render_template("email/invite.txt", **context),
+        html=render_template("email/invite.html", **context),
+        ics=ics,
+        method=method,
+        message_id_domain=_domain(),
+    )
+
+
+def invite_context(event: Event, attendee: Attendee, calendar: CalendarEvent) -> dict:
+    """What the invite's text and HTML show an attendee, in their own zone."""
+    occurrences = tuple(o.start for o in event.occurrences)
+    first = occurrences[0]
+    end = first + timedelta(minutes=event.duration_minutes)
+    details = f"{event.description}\n\nAsk your questions anonymously: {personal_link(attendee.id)}".strip()
+    rule = series_rule(calendar)
+    return {
+        "event": event,
+        "attendee": attendee,
+        "zone": attendee.timezone,
+        "times": local_times(occurrences, event.duration_minutes, attendee.timezone),
+        "moves": daylight_saving_moves(occurrences, attendee.timezone, event.timezone),
+        "ask_link": personal_link(attendee.id),
+        "meet_url": event.meet_url,
+        "google_link": google_calendar_link(event.title, first, end, details, event.meet_url,
+                                            f"RRULE:{rule}" if rule else None, event.timezone),
+        "outlook_link": outlook_calendar_link(event.title, first, end, details, event.meet_url),
+        "questions_close": zones.to_local(event.questions_close, zones.get_zone(attendee.timezone)),
+    }
+
+
+def _subject(event: Event, context: dict) -> str:
+    if context["cancelled"]:
+        return f"Cancelled: {event.title}"
+    start = context["times"][0][0]
+    when = f"{start:%a %-d %b %Y %H:%M} ({context['zone']})"
+    prefix = "Updated invitation" if context["updated"] else "Invitation"
+    return f"{prefix}: {event.title} @ {when}"
+
+
+def _with_sequence(calendar: CalendarEvent, sequence: int) -> CalendarEvent:
+    return replace(calendar, sequence=sequence)
+
+
+def _domain() -> str:
+    return urlsplit(current_app.config["EVENTHUB_BASE_URL"]).hostname or "eventhub.localhost"

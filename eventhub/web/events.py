@@ -1,0 +1,236 @@
+"""Town halls: `/api/v1/events...` for integrations, and the organizer's pages `/events/new`, `/events/<id>`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from eventhub.domain import zones
+from eventhub.domain.calendar import build_calendar
+from eventhub.domain.errors import InvalidField
+from eventhub.domain.events import apply_event_changes, parse_event_request
+from eventhub.extensions import db, jobs
+from eventhub.models import Attendee, Delivery, Organizer, utcnow
+from eventhub.services import events as event_service
+from eventhub.services import organizers
+from eventhub.services.invites import calendar_event, invite_context
+from eventhub.web.auth import organizer_required
+from eventhub.web.errors import ApiError, json_object
+
+api = Blueprint("events_api", __name__, url_prefix="/api/v1")
+pages = Blueprint("events", __name__)
+
+
+# --- API -------------------------------------------------------------------------------------------------
+
+
+def _own_event(event_id: str):
+    event = event_service.event_of(g.organizer, event_id)
+    if event is None:
+        raise ApiError(404, "No such town hall.")
+    return event
+
+
+@api.post("/events")
+@organizer_required
+def create_event():
+    draft = parse_event_request(json_object(), now=utcnow())
+    event, _ = event_service.create_event(g.organizer, draft)
+    return jsonify(event_service.event_json(event)), 201
+
+
+@api.get("/events")
+@organizer_required
+def list_events():
+    return jsonify({"events": [event_service.event_json(event) for event in event_service.events_of(g.organizer)]})
+
+
+@api.get("/events/<event_id>")
+@organizer_required
+def get_event(event_id: str):
+    return jsonify(event_service.event_json(_own_event(event_id)))
+
+
+@api.patch("/events/<event_id>")
+@organizer_required
+def change_event(event_id: str):
+    event = _own_event(event_id)
+    if event.status == "cancelled":
+        raise ApiError(409, "The town hall is cancelled; create a new one instead.")
+    payload = json_object()
+    changed = apply_event_changes(event_service.draft_of(event), payload, now=utcnow())
+    event_service.update_event(event, changed, attendees_given="attendees" in payload)
+    return jsonify(event_service.event_json(event))
+
+
+@api.delete("/events/<event_id>")
+@organizer_required
+def cancel_event(event_id: str):
+    event = _own_event(event_id)
+    event_service.cancel_event(event)
+    return jsonify(event_service.event_json(event))
+
+
+@api.get("/events/<event_id>/attendees")
+@organizer_required
+def list_attendees(event_id: str):
+    return jsonify({"attendees": attendee_rows(_own_event(event_id))})
+
+
+@api.get("/events/<event_id>/invite.ics")
+def download_invite(event_id: str):
+    """The town hall as a calendar file to import (METHOD:PUBLISH): Bearer token or a signed-in session."""
+    organizer = _bearer_organizer() or (current_user if current_user.is_authenticated else None)
+    event = event_service.event_of(organizer, event_id) if organizer is not None else None
+    if event is None:
+        raise ApiError(404 if organizer is not None else 401,
+                       "No such town hall." if organizer is not None else "Sign in or send a Bearer token.")
+    ics = build_calendar(calendar_event(event, db.session.get(Organizer, event.organizer_id)), "PUBLISH", (),
+                         utcnow())
+    return Response(ics, mimetype="text/calendar", headers={
+        "Content-Disposition": f'attachment; filename="{_filename(event.title)}.ics"'})
+
+
+def _bearer_organizer():
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return organizers.find_by_token(token.strip()) if scheme.lower() == "bearer" else None
+
+
+def _filename(title: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", title).strip("-")[:60] or "town-hall"
+
+
+def attendee_rows(event) -> list[dict]:
+    """Every attendee with the state of their latest message."""
+    latest: dict[str, Delivery] = {}
+    for delivery in db.session.scalars(select(Delivery).where(Delivery.event_id == event.id).order_by(Delivery.id)):
+        latest[delivery.attendee_id] = delivery
+    rows = []
+    for attendee in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id).order_by(Attendee.email)):
+        delivery = latest.get(attendee.id)
+        rows.append({
+            "email": attendee.email, "name": attendee.name, "group": attendee.group, "timezone": attendee.timezone,
+            "removed": attendee.removed,
+            "invite": {"kind": delivery.kind, "sequence": delivery.sequence, "status": delivery.status,
+                       "error": delivery.error, "at": zones.format_utc(delivery.at)} if delivery else None,
+        })
+    return rows
+
+
+# --- pages -----------------------------------------------------------------------------------------------
+
+
+def _page_event(event_id: str):
+    event = event_service.event_of(current_user, event_id)
+    if event is None:
+        abort(404)
+    return event
+
+
+@pages.route("/events/new", methods=["GET", "POST"])
+@login_required
+def new_event():
+    form = _prefill(request.args) if request.method == "GET" else _event_form(request.form)
+    error = None
+    if request.method == "POST":
+        try:
+            draft = parse_event_request(_event_payload(form), now=utcnow())
+        except InvalidField as invalid:
+            error = {"field": invalid.field, "message": invalid.message}
+        else:
+            event, _ = event_service.create_event(current_user, draft)
+            flash(f"{event.title} is created; the invites are on their way.", "info")
+            return redirect(url_for("events.show_event", event_id=event.id))
+    return render_template("events/new.html", form=form, error=error), 422 if error else 200
+
+
+@pages.get("/events/<event_id>")
+@login_required
+def show_event(event_id: str):
+    event = _page_event(event_id)
+    organizer = db.session.get(Organizer, event.organizer_id)
+    links = invite_context(event, _OrganizerView(event), calendar_event(event, organizer))
+    return render_template("events/show.html", event=event, summary=event_service.event_json(event),
+                           attendees=attendee_rows(event), links=links,
+                           job=jobs.status(event.last_job_id) if event.last_job_id else None)
+
+
+@pages.get("/events/<event_id>/status.json")
+@login_required
+def event_status(event_id: str):
+    """What the page polls: the invites' state and the running job's progress."""
+    event = _page_event(event_id)
+    job = jobs.status(event.last_job_id) if event.last_job_id else None
+    if job:
+        job.pop("owner", None)
+    return jsonify({"invites": event_service.delivery_counts(event), "job": job, "status": event.status})
+
+
+@pages.post("/events/<event_id>/cancel")
+@login_required
+def cancel_event_page(event_id: str):
+    event = _page_event(event_id)
+    event_service.cancel_event(event)
+    flash(f"{event.title} is cancelled; every attendee is sent a cancellation.", "info")
+    return redirect(url_for("events.show_event", event_id=event.id))
+
+
+class _OrganizerView:
+    """Stands in for an attendee so the organizer's page shows the generic add-to-calendar links."""
+
+    def __init__(self, event):
+        self.id = "organizer-preview"
+        self.name = ""
+        self.timezone = event.timezone
+
+
+def _prefill(args) -> dict:
+    """The form, pre-filled from a /schedule result's link."""
+    groups = "\n".join(item.replace("|", ", ") for item in args.getlist("group"))
+    return {
+        "title": args.get("title", ""), "description": "", "timezone": args.get("timezone", "UTC"),
+        "duration_minutes": args.get("duration", "60"), "occurrences": args.get("occurrences", args.get("start", "")),
+        "every": args.get("every", ""), "groups": groups, "attendees": "", "questions_close": "", "moderation": False,
+    }
+
+
+def _event_form(data) -> dict:
+    form = {key: data.get(key, "").strip() for key in ("title", "description", "timezone", "duration_minutes",
+                                                        "occurrences", "every", "groups", "attendees",
+                                                        "questions_close")}
+    form["moderation"] = data.get("moderation") == "on"
+    return form
+
+
+def _event_payload(form: dict) -> dict:
+    """The form as the API's JSON body, so both go through the same checks."""
+    occurrences = [item.strip() for item in re.split(r"[,\s]+", form["occurrences"]) if item.strip()]
+    groups = []
+    for line in form["groups"].splitlines():
+        name, _, zone = line.partition(",")
+        if name.strip():
+            groups.append({"name": name.strip(), "timezone": zone.strip()})
+    attendees = []
+    for row in csv.reader(io.StringIO(form["attendees"])):
+        cells = [cell.strip() for cell in row] + ["", ""]
+        if cells[0]:
+            attendees.append({"email": cells[0], "name": cells[1], "group": cells[2]})
+    duration = form["duration_minutes"]
+    payload = {
+        "title": form["title"], "description": form["description"], "timezone": form["timezone"] or "UTC",
+        "duration_minutes": int(duration) if duration.isdigit() else duration,
+        "groups": groups, "attendees": attendees, "moderation": form["moderation"],
+    }
+    if len(occurrences) > 1:
+        payload["occurrences"] = occurrences
+        payload["every"] = form["every"] or None
+    else:
+        payload["start"] = occurrences[0] if occurrences else None
+    if form["questions_close"]:
+        payload["questions_close"] = form["questions_close"]
+    return payload

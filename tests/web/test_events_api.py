@@ -1,0 +1,246 @@
+"""Town halls through `/api/v1/events`: invites emailed as iMIP to a real SMTP server, updates, cancellations."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import select
+
+from eventhub.extensions import db, jobs
+from eventhub.models import Attendee, Delivery
+
+START = "2030-03-05T14:00:00Z"  # 09:00 in New York, 22:00 in Manila
+
+
+@pytest.fixture
+def mail(app, smtp_server):
+    """Every email the app sends goes to a real SMTP server on loopback."""
+    sink, host, port = smtp_server
+    app.config.update(SMTP_HOST=host, SMTP_PORT=port)
+    return sink
+
+
+def _event(**changes):
+    body = {
+        "title": "Q1 Town Hall", "description": "Plans for the quarter.", "start": START, "duration_minutes": 60,
+        "timezone": "America/New_York",
+        "groups": [{"name": "Manila", "timezone": "Asia/Manila"}, {"name": "New York", "timezone": "America/New_York"}],
+        "attendees": [{"email": "ana@example.com", "name": "Ana", "group": "Manila"},
+                      {"email": "bob@example.com", "name": "Bob", "group": "New York"}],
+    }
+    body.update(changes)
+    return body
+
+
+def _create(client, headers, **changes):
+    response = client.post("/api/v1/events", json=_event(**changes), headers=headers)
+    assert response.status_code == 201, response.json
+    jobs.wait_local()
+    return response.json
+
+
+def _calendar(message):
+    """The inline text/calendar part, parsed."""
+    part = next(p for p in message.walk() if p.get_content_type() == "text/calendar" and not p.get_filename())
+    return part, Calendar.from_ical(part.get_payload(decode=True))
+
+
+def _by_recipient(sink):
+    return {item["to"][0]: item["message"] for item in sink.messages}
+
+
+def test_creating_a_town_hall_emails_each_attendee_a_real_invitation(client, auth_headers, mail):
+    created = _create(client, auth_headers)
+    assert created["attendees"] == 2 and created["id"] and created["ics_url"].endswith("/invite.ics")
+    messages = _by_recipient(mail)
+    assert set(messages) == {"ana@example.com", "bob@example.com"}
+    ana = messages["ana@example.com"]
+    assert ana.get_content_type() == "multipart/mixed"
+    part, calendar = _calendar(ana)
+    assert part.get_param("method") == "REQUEST" and part.get_content_charset().lower() == "utf-8"
+    assert calendar["METHOD"] == "REQUEST"
+    event = calendar.walk("VEVENT")[0]
+    assert str(event["ORGANIZER"]).lower() == "mailto:townhall@eventhub.test"
+    assert "townhall@eventhub.test" in ana["From"]
+    attendee = event["ATTENDEE"]
+    assert str(attendee).lower() == "mailto:ana@example.com" and attendee.params["RSVP"] == "TRUE"
+    assert int(event["SEQUENCE"]) == 0 and event["DTSTART"].params["TZID"] == "America/New_York"
+    assert event["DTSTART"].dt.astimezone(UTC) == datetime(2030, 3, 5, 14, tzinfo=UTC)
+    attachment = next(p for p in ana.walk() if p.get_filename() == "invite.ics")
+    assert attachment.get_payload(decode=True) == part.get_payload(decode=True)
+
+
+def test_the_invite_text_shows_the_attendees_own_time_and_their_personal_link(client, auth_headers, mail, app):
+    _create(client, auth_headers)
+    ana = _by_recipient(mail)["ana@example.com"]
+    text = ana.get_body(("plain",)).get_content()
+    html = ana.get_body(("html",)).get_content()
+    assert "22:00" in text and "Asia/Manila" in text  # Manila reads its own evening
+    link = next(word for word in text.split() if "/ask/" in word)
+    assert link.startswith("http://eventhub.test/ask/") and link in html
+    assert "calendar.google.com" in text and "outlook" in text and "calendar.google.com" in html
+    bob = _by_recipient(mail)["bob@example.com"].get_body(("plain",)).get_content()
+    assert "09:00" in bob and link not in bob  # everyone has their own link
+    stored = db.session.scalars(select(Attendee.token_hash)).all()
+    assert all(link.rsplit("/", 1)[1] not in value for value in stored)  # only hashes are kept
+
+
+def test_changing_the_time_resends_every_invite_with_a_higher_sequence(client, auth_headers, mail):
+    created = _create(client, auth_headers)
+    mail.messages.clear()
+    response = client.patch(f"/api/v1/events/{created['id']}", json={"start": "2030-03-05T15:00:00Z"},
+                            headers=auth_headers)
+    assert response.status_code == 200 and response.json["sequence"] == 1
+    jobs.wait_local()
+    messages = _by_recipient(mail)
+    assert set(messages) == {"ana@example.com", "bob@example.com"}
+    _, calendar = _calendar(messages["bob@example.com"])
+    event = calendar.walk("VEVENT")[0]
+    assert int(event["SEQUENCE"]) == 1 and event["UID"] == _uid_of(created, client, auth_headers)
+    assert messages["bob@example.com"]["Subject"].strip().startswith("Updated invitation")
+
+
+def _uid_of(created, client, headers):
+    ics = client.get(f"/api/v1/events/{created['id']}/invite.ics", headers=headers).data
+    return Calendar.from_ical(ics).walk("VEVENT")[0]["UID"]
+
+
+def test_a_change_of_title_only_for_nobody_new_sends_nothing_twice(client, auth_headers, mail):
+    created = _create(client, auth_headers)
+    mail.messages.clear()
+    client.patch(f"/api/v1/events/{created['id']}", json={"moderation": True}, headers=auth_headers)
+    jobs.wait_local()
+    assert mail.messages == []
+
+
+def test_cancelling_sends_cancel_with_status_cancelled(client, auth_headers, mail):
+    created = _create(client, auth_headers)
+    mail.messages.clear()
+    response = client.delete(f"/api/v1/events/{created['id']}", headers=auth_headers)
+    assert response.status_code == 200 and response.json["status"] == "cancelled"
+    jobs.wait_local()
+    for message in _by_recipient(mail).values():
+        part, calendar = _calendar(message)
+        assert part.get_param("method") == "CANCEL" and calendar["METHOD"] == "CANCEL"
+        event = calendar.walk("VEVENT")[0]
+        assert event["STATUS"] == "CANCELLED" and int(event["SEQUENCE"]) == 1
+        assert message["Subject"].strip() == "Cancelled: Q1 Town Hall"
+    assert client.patch(f"/api/v1/events/{created['id']}", json={"title": "x"}, headers=auth_headers).status_code == 409
+
+
+def test_removing_an_attendee_cancels_for_them_alone_and_adding_one_invites_only_them(client, auth_headers, mail):
+    created = _create(client, auth_headers)
+    mail.messages.clear()
+    client.patch(f"/api/v1/events/{created['id']}", headers=auth_headers, json={
+        "attendees": [{"email": "ana@example.com", "name": "Ana", "group": "Manila"},
+                      {"email": "cy@example.com", "name": "Cy", "group": "Manila"}]})
+    jobs.wait_local()
+    messages = _by_recipient(mail)
+    assert set(messages) == {"bob@example.com", "cy@example.com"}
+    assert _calendar(messages["bob@example.com"])[1]["METHOD"] == "CANCEL"
+    assert _calendar(messages["cy@example.com"])[1]["METHOD"] == "REQUEST"
+
+
+def test_duplicates_by_email_are_merged(client, auth_headers, mail):
+    created = _create(client, auth_headers, attendees=[
+        {"email": "Ana@Example.com", "name": "Ana"}, {"email": "ana@example.com", "group": "Manila"}])
+    assert created["attendees"] == 1
+    assert len(mail.messages) == 1
+
+
+def test_a_retried_job_sends_nobody_twice(client, auth_headers, mail, app):
+    created = _create(client, auth_headers)
+    from eventhub.services.invites import deliver_invites
+
+    deliver_invites(created["id"])
+    assert len(mail.messages) == 2
+
+
+def test_a_permanent_refusal_is_reported_and_does_not_stop_the_others(client, auth_headers, mail):
+    mail.refuse["bob@example.com"] = "550 No such user here"
+    created = _create(client, auth_headers)
+    assert set(_by_recipient(mail)) == {"ana@example.com"}
+    event = client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json
+    assert event["invites"] == {"sent": 1, "failed": 1, "pending": 0}
+    rows = client.get(f"/api/v1/events/{created['id']}/attendees", headers=auth_headers).json["attendees"]
+    bob = next(row for row in rows if row["email"] == "bob@example.com")
+    assert bob["invite"]["status"] == "failed" and "550" in bob["invite"]["error"]
+
+
+def test_a_temporary_refusal_is_retried_until_delivered(client, auth_headers, mail, app, monkeypatch):
+    from eventhub.services import events as event_service
+
+    monkeypatch.setattr(event_service, "INVITE_POLICY",
+                        event_service.JobPolicy(timeout=60, retry_intervals=(0, 0), result_ttl=60))
+    mail.refuse["bob@example.com"] = "451 Try again later"
+    created = _create(client, auth_headers)
+    assert set(_by_recipient(mail)) == {"ana@example.com"}
+    mail.refuse.clear()
+    from eventhub.services.invites import deliver_invites
+
+    deliver_invites(created["id"])  # what RQ's next retry does
+    assert sorted(item["to"][0] for item in mail.messages) == ["ana@example.com", "bob@example.com"]
+    statuses = db.session.scalars(select(Delivery.status)).all()
+    assert sorted(statuses) == ["sent", "sent"]
+
+
+def test_a_series_across_a_dst_change_warns_the_attendees_it_moves_for(client, auth_headers, mail):
+    occurrences = [(datetime(2030, 3, 5, 14, tzinfo=UTC) + timedelta(weeks=k)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                   for k in range(4)]  # US clocks change on 2030-03-10
+    created = _create(client, auth_headers, start=None, occurrences=occurrences, every="week")
+    assert created["occurrences"] == occurrences
+    bob = _by_recipient(mail)["bob@example.com"].get_body(("plain",)).get_content()
+    assert "from 2030-03-12 the meeting starts at 10:00 instead of 09:00" in bob
+    ana = _by_recipient(mail)["ana@example.com"].get_body(("plain",)).get_content()
+    assert "daylight saving" not in ana  # Manila's clock and the UTC instants do not move
+    _, calendar = _calendar(_by_recipient(mail)["bob@example.com"])
+    assert "RRULE" in calendar.walk("VEVENT")[0] and b"RDATE" not in calendar.to_ical()
+
+
+def test_invite_ics_downloads_for_the_organizer_only(client, auth_headers, app):
+    created = _create(client, auth_headers)
+    response = client.get(f"/api/v1/events/{created['id']}/invite.ics", headers=auth_headers)
+    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    assert Calendar.from_ical(response.data)["METHOD"] == "PUBLISH"
+    assert client.get(f"/api/v1/events/{created['id']}/invite.ics").status_code == 401
+    from eventhub.services.organizers import create_organizer
+
+    _, other = create_organizer("other@example.com", "another password")
+    other_headers = {"Authorization": f"Bearer {other}"}
+    assert client.get(f"/api/v1/events/{created['id']}/invite.ics", headers=other_headers).status_code == 404
+    assert client.get(f"/api/v1/events/{created['id']}", headers=other_headers).status_code == 404
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"attendees": [{"email": "not-an-email"}]}, "attendees[0].email"),
+    ({"attendees": [{"email": "a@example.com"}, {"email": "b@@example.com"}]}, "attendees[1].email"),
+    ({"timezone": "Mars/Olympus"}, "timezone"),
+    ({"groups": [{"name": "X", "timezone": "Nowhere/Land"}]}, "groups[0].timezone"),
+    ({"start": "2020-01-01T00:00:00Z"}, "start"),
+    ({"start": "2030-03-05T14:00:00"}, "start"),
+    ({"title": "   "}, "title"),
+    ({"title": 42}, "title"),
+    ({"duration_minutes": 0}, "duration_minutes"),
+    ({"attendees": [{"email": f"p{n}@example.com"} for n in range(10_001)]}, "attendees"),
+    ({"occurrences": ["2030-03-05T14:00:00Z", "bad"], "start": None}, "occurrences[1]"),
+    ({"every": "fortnight", "occurrences": ["2030-03-05T14:00:00Z", "2030-03-12T14:00:00Z"]}, "every"),
+    ({"moderation": "yes"}, "moderation"),
+])
+def test_bad_input_is_422_naming_the_field_and_stores_nothing(client, auth_headers, changes, field):
+    response = client.post("/api/v1/events", json=_event(**changes), headers=auth_headers)
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["field"] == field
+    assert client.get("/api/v1/events", headers=auth_headers).json == {"events": []}
+
+
+@pytest.fixture
+def queued(settings, redis_url):
+    """Jobs go to a real Redis queue and stay there (no worker in this test)."""
+    settings["REDIS_URL"] = redis_url
+    settings["RQ_QUEUE"] = "eventhub-test"
+
+
+def test_ten_thousand_attendees_are_accepted(queued, client, auth_headers, app):
+    created = client.post("/api/v1/events", headers=auth_headers, json=_event(
+        attendees=[{"email": f"p{n}@example.com"} for n in range(10_000)]))
+    assert created.status_code == 201 and created.json["attendees"] == 10_000
