@@ -304,3 +304,13 @@ def _vtimezone(zone: tzinfo, start: datetime, end: datetime) -> Timezone:
             part.add("rrule", recur)
         vtimezone.add_component(part)
     return vtimezone
+
+
+def rule_instances(event: CalendarEvent) -> tuple[datetime, ...]:
+    """The UTC starts the series' RRULE generates, one per planned occurrence (in order); for a single
+    town hall, its start. Where one differs from the planned occurrence, the calendar has an override."""
+    zone = zones.get_zone(event.timezone)
+    series = _plan_series(event, zone)
+    if series is None:
+        return event.occurrences[:1]
+    return tuple(zones.local_to_utc(instance, zone) for instance in series.instances)
