@@ -19,6 +19,7 @@ from eventhub.domain.calendar import (
     CalendarAttendee,
     CalendarEvent,
     build_calendar,
+    rule_instances,
     series_rule,
     to_caldav_object,
 )
@@ -369,3 +370,13 @@ def test_a_series_through_a_repeated_hour_keeps_every_instant():
 
 def test_a_single_town_hall_has_no_series_rule():
     assert series_rule(town_hall()) is None
+
+
+def test_rule_instances_are_what_the_rrule_generates_and_overrides_cover_the_rest():
+    event = town_hall(occurrences=tuesdays_14_utc(40), every="week")
+    instances = rule_instances(event)
+    assert len(instances) == 40
+    overridden = {o["RECURRENCE-ID"].dt.astimezone(UTC) for o in vevents(build_calendar(event, "REQUEST", (ANA,),
+                                                                                            DTSTAMP))[1:]}
+    assert overridden == {rule for rule, start in zip(instances, event.occurrences, strict=True) if rule != start}
+    assert rule_instances(town_hall()) == town_hall().occurrences
