@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings up what the test suite needs on this machine, installing from Debian's packages what is missing:
-# Redis, PostgreSQL (with a password role and a test database), Chromium for the browser tests.
+# Redis, PostgreSQL (with a password role and a test database), Chromium for the browser tests,
+# libical's Python bindings and Node.js with ical.js for the calendar interoperability tests.
 set -euo pipefail
 
 PG_ROLE=${PG_ROLE:-eventhub}
@@ -13,6 +14,10 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import gi; gi.require_version('ICalGLib', '3.0')" 2>/dev/null \
+  || missing+=(python3 python3-gi gir1.2-ical-3.0)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} from Debian's packages"
   as_root apt-get update -qq
@@ -47,4 +52,8 @@ fi
 if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'")" != "1" ]; then
   psql_admin -c "CREATE DATABASE $PG_DATABASE OWNER $PG_ROLE"
 fi
-echo "services ready: Redis, PostgreSQL ($PG_DATABASE), Chromium"
+# ical.js, exactly as package-lock.json pins it.
+if [ ! -d tests/interop/js/node_modules/ical.js ]; then
+  npm ci --prefix tests/interop/js --no-audit --no-fund --loglevel=error
+fi
+echo "services ready: Redis, PostgreSQL ($PG_DATABASE), Chromium, libical, ical.js"

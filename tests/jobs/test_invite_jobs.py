@@ -1,0 +1,46 @@
+"""Invites through real RQ: a worker on Redis runs the fan-out and reports progress."""
+
+import pytest
+from rq import SimpleWorker
+
+from eventhub.extensions import jobs
+
+
+@pytest.fixture
+def rq_settings(settings, redis_url):
+    settings["REDIS_URL"] = redis_url
+    settings["RQ_QUEUE"] = "eventhub-test"
+    return settings
+
+
+@pytest.fixture
+def mail(app, smtp_server):
+    sink, host, port = smtp_server
+    app.config.update(SMTP_HOST=host, SMTP_PORT=port)
+    return sink
+
+
+def test_a_real_worker_sends_every_invite_and_the_job_reports_done(rq_settings, app, client, auth_headers, mail):
+    attendees = [{"email": f"p{n}@example.com", "name": f"P{n}"} for n in range(25)]
+    created = client.post("/api/v1/events", headers=auth_headers, json={
+        "title": "All hands", "start": "2030-03-05T14:00:00Z", "attendees": attendees}).json
+    job_id = created["job_id"]
+    assert client.get(f"/api/v1/jobs/{job_id}", headers=auth_headers).json["status"] == "queued"
+    SimpleWorker([jobs.queue], connection=jobs.connection).work(burst=True)
+    assert sorted(item["to"][0] for item in mail.messages) == sorted(a["email"] for a in attendees)
+    assert client.get(f"/api/v1/jobs/{job_id}", headers=auth_headers).json == {
+        "status": "finished", "done": 25, "total": 25, "failed": 0}
+    assert client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json["invites"] == {
+        "sent": 25, "failed": 0, "pending": 0}
+
+
+def test_a_mail_server_that_is_down_leaves_the_job_queued_for_a_retry_not_done(rq_settings, app, client,
+                                                                               auth_headers):
+    from tests.conftest import free_port
+
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())
+    created = client.post("/api/v1/events", headers=auth_headers, json={
+        "title": "All hands", "start": "2030-03-05T14:00:00Z", "attendees": [{"email": "a@example.com"}]}).json
+    SimpleWorker([jobs.queue], connection=jobs.connection).work(burst=True)
+    status = client.get(f"/api/v1/jobs/{created['job_id']}", headers=auth_headers).json
+    assert status["status"] == "queued" and status["done"] == 0  # scheduled for its retry, never shown done

@@ -1,0 +1,117 @@
+"""A town hall written to Google Calendar through the whole stack: the gateway talks HTTP to a Google
+Calendar double on loopback (token endpoint from the key file, API at GOOGLE_API_ENDPOINT), and the Meet
+link Google returns goes into the emailed invites."""
+
+import json
+import threading
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from eventhub.extensions import jobs
+from eventhub.models import Event
+
+MEET = "https://meet.google.com/abc-defg-hij"
+
+
+class GoogleDouble:
+    """Answers the token exchange and events.insert / delete as Google does, recording each request."""
+
+    def __init__(self):
+        self.requests = []
+        self.fail_insert_with = None
+
+    @Request.application
+    def __call__(self, request: Request) -> Response:
+        body = request.get_data(as_text=True)
+        self.requests.append({"method": request.method, "path": request.path, "args": dict(request.args),
+                              "body": json.loads(body) if body.startswith("{") else body,
+                              "authorization": request.headers.get("Authorization")})
+        if request.path == "/token":
+            return _json({"access_token": "ya29.double", "expires_in": 3600, "token_type": "Bearer"})
+        if request.method == "POST" and request.path.endswith("/events"):
+            if self.fail_insert_with:
+                return _json({"error": {"code": self.fail_insert_with, "message": "no",
+                                        "errors": [{"reason": "invalid"}]}}, self.fail_insert_with)
+            event = json.loads(body)
+            return _json({**event, "hangoutLink": MEET, "htmlLink": "https://calendar.google.com/event?x"})
+        if request.method == "DELETE":
+            return Response(status=204)
+        return _json({"error": {"code": 404, "message": "not found"}}, 404)
+
+
+def _json(payload, status=200):
+    return Response(json.dumps(payload), status=status, mimetype="application/json")
+
+
+@pytest.fixture
+def google(app, tmp_path):
+    double = GoogleDouble()
+    server = make_server("127.0.0.1", 0, double, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    key_file = tmp_path / "service-account.json"
+    key_file.write_text(json.dumps({
+        "type": "service_account", "project_id": "p", "private_key_id": "k1", "private_key": pem,
+        "client_email": "eventhub@p.iam.gserviceaccount.com", "client_id": "1", "token_uri": f"{base}/token"}))
+    app.config.update(GOOGLE_SERVICE_ACCOUNT_FILE=str(key_file), GOOGLE_CALENDAR_ID="townhalls@example.com",
+                      GOOGLE_API_ENDPOINT=base)
+    yield double
+    server.shutdown()
+
+
+@pytest.fixture
+def mail(app, smtp_server):
+    sink, host, port = smtp_server
+    app.config.update(SMTP_HOST=host, SMTP_PORT=port)
+    return sink
+
+
+BODY = {"title": "Q1 Town Hall", "start": "2030-03-05T14:00:00Z", "timezone": "America/New_York",
+        "attendees": [{"email": "ana@example.com", "name": "Ana"}]}
+
+
+def test_the_event_is_written_to_google_and_its_meet_link_goes_into_the_invites(client, auth_headers, google,
+                                                                                 mail, app):
+    created = client.post("/api/v1/events", json=BODY, headers=auth_headers).json
+    jobs.wait_local()
+    token, insert = google.requests[0], google.requests[1]
+    assert token["path"] == "/token"
+    assert insert["path"] == "/calendar/v3/calendars/townhalls@example.com/events"
+    assert insert["args"] == {"sendUpdates": "all", "conferenceDataVersion": "1", "alt": "json"}
+    assert insert["authorization"] == "Bearer ya29.double"
+    assert insert["body"]["id"] == "eh" + created["id"]
+    assert insert["body"]["start"]["timeZone"] == "America/New_York"
+    assert insert["body"]["conferenceData"]["createRequest"]["conferenceSolutionKey"] == {"type": "hangoutsMeet"}
+    assert insert["body"]["attendees"] == [{"email": "ana@example.com", "displayName": "Ana"}]
+    assert app.extensions["sqlalchemy"].session.get(Event, created["id"]).meet_url == MEET
+    message = mail.messages[0]["message"]
+    assert MEET in message.get_body(("plain",)).get_content()
+    calendar = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    assert MEET in calendar.get_payload(decode=True).decode()
+
+
+def test_cancelling_deletes_the_google_event(client, auth_headers, google, mail):
+    created = client.post("/api/v1/events", json=BODY, headers=auth_headers).json
+    jobs.wait_local()
+    client.delete(f"/api/v1/events/{created['id']}", headers=auth_headers)
+    jobs.wait_local()
+    delete = google.requests[-1]
+    assert delete["method"] == "DELETE" and delete["path"].endswith("/events/eh" + created["id"])
+    assert delete["args"]["sendUpdates"] == "all"
+
+
+def test_a_refusal_from_google_is_shown_and_the_invites_still_go_out(client, auth_headers, google, mail):
+    google.fail_insert_with = 400
+    created = client.post("/api/v1/events", json=BODY, headers=auth_headers).json
+    jobs.wait_local()
+    assert len(mail.messages) == 1
+    page_state = client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json
+    assert page_state["meet_url"] is None and page_state["invites"]["sent"] == 1
