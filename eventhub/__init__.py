@@ -20,6 +20,7 @@ def create_app(settings: dict | None = None):
     """The app, configured from the environment (and `.env`) with `settings` taking precedence."""
     from flask import Flask
 
+    from eventhub import log_privacy
     from eventhub.config import load_settings
     from eventhub.extensions import csrf, db, jobs, login_manager, migrate
 
@@ -51,12 +52,12 @@ def create_app(settings: dict | None = None):
 
     from eventhub import cli, models  # noqa: F401  (models register their tables)
     from eventhub.domain.planner import pain_level
-    from eventhub.web import api, auth, errors, events, pages, scheduling
+    from eventhub.web import api, auth, errors, events, pages, questions, scheduling
 
-    for blueprint in (api.bp, scheduling.api, events.api):
+    for blueprint in (api.bp, scheduling.api, events.api, questions.api):
         csrf.exempt(blueprint)  # the API authenticates by Bearer token, never by cookie
         app.register_blueprint(blueprint)
-    for blueprint in (auth.bp, pages.bp, scheduling.pages, events.pages):
+    for blueprint in (auth.bp, pages.bp, scheduling.pages, events.pages, questions.pages):
         app.register_blueprint(blueprint)
     app.add_template_filter(pain_level)
     app.register_blueprint(cli.bp)
@@ -71,4 +72,5 @@ def create_app(settings: dict | None = None):
         return response
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_privacy.install()
     return app

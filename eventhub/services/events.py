@@ -58,6 +58,7 @@ def create_event(organizer: Organizer, draft: EventDraft) -> tuple[Event, str]:
     db.session.flush()
     _sync_attendees(event, draft.attendees)
     db.session.commit()
+    _schedule_window(event)
     return event, _queue_invites(event, organizer)
 
 
@@ -81,11 +82,14 @@ def update_event(event: Event, changed: EventDraft, attendees_given: bool) -> st
         raise InvalidField("status", "the town hall is cancelled")
     before = draft_of(event)
     content_changed = _content(before) != _content(changed)
+    window_moved = before.questions_close != changed.questions_close
     _apply_draft(event, changed)
     if content_changed:
         event.sequence += 1
     touched = _sync_attendees(event, changed.attendees) if attendees_given else False
     db.session.commit()
+    if window_moved:
+        _schedule_window(event)
     if content_changed or touched:
         return _queue_invites(event, db.session.get(Organizer, event.organizer_id))
     return None
@@ -192,6 +196,12 @@ def _sync_attendees(event: Event, wanted: tuple[AttendeeInput, ...]) -> bool:
             attendee.removed = True
             touched = True
     return touched
+
+
+def _schedule_window(event: Event) -> None:
+    from eventhub.services.question_window import schedule_window_jobs
+
+    schedule_window_jobs(event)
 
 
 def _queue_invites(event: Event, organizer: Organizer) -> str:

@@ -17,7 +17,7 @@ from eventhub.domain.events import apply_event_changes, parse_event_request
 from eventhub.extensions import db, jobs
 from eventhub.models import Attendee, Delivery, Organizer, utcnow
 from eventhub.services import events as event_service
-from eventhub.services import organizers
+from eventhub.services import organizers, questions
 from eventhub.services.invites import calendar_event, invite_context
 from eventhub.web.auth import organizer_required
 from eventhub.web.errors import ApiError, json_object
@@ -157,6 +157,7 @@ def show_event(event_id: str):
     links = invite_context(event, _OrganizerView(event), calendar_event(event, organizer))
     return render_template("events/show.html", event=event, summary=event_service.event_json(event),
                            attendees=attendee_rows(event), links=links,
+                           questions=questions.moderation_list(event),
                            job=jobs.status(event.last_job_id) if event.last_job_id else None)
 
 

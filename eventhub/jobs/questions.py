@@ -1,0 +1,11 @@
+"""The question window: the reminder a day before it closes, and the close."""
+
+from eventhub.services import question_window
+
+
+def send_question_reminder(event_id: str) -> None:
+    question_window.send_question_reminder(event_id)
+
+
+def close_questions(event_id: str) -> None:
+    question_window.close_questions(event_id)

@@ -1,0 +1,73 @@
+"""The question window's two moments, run through the queue: a reminder to every attendee a day before
+it closes, and the close itself, which destroys the voter key."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import render_template
+from sqlalchemy import select
+
+from eventhub.domain import zones
+from eventhub.extensions import db, jobs
+from eventhub.gateways.mail import new_message
+from eventhub.models import Attendee, Delivery, Event, utcnow
+from eventhub.queue import JobPolicy
+from eventhub.services.delivery import Recipient, fan_out
+from eventhub.services.events import personal_link
+from eventhub.services.questions import close_window
+
+log = logging.getLogger(__name__)
+
+REMINDER_BEFORE_CLOSE = timedelta(days=1)
+WINDOW_POLICY = JobPolicy(timeout=3600, retry_intervals=(30, 120, 600), result_ttl=24 * 3600)
+
+
+def schedule_window_jobs(event: Event) -> None:
+    """Queue the reminder and the close for the event's current `questions_close`. Jobs that an earlier
+    close date queued find, when they run, that it is not their moment and do nothing."""
+    now = utcnow()
+    reminder_at = event.questions_close - REMINDER_BEFORE_CLOSE
+    if reminder_at > now:
+        from eventhub.jobs.questions import send_question_reminder
+
+        jobs.enqueue_at(reminder_at, send_question_reminder, event.id, policy=WINDOW_POLICY,
+                        description=f"question reminder for event {event.id}")
+    from eventhub.jobs.questions import close_questions
+
+    jobs.enqueue_at(max(event.questions_close, now), close_questions, event.id, policy=WINDOW_POLICY,
+                    description=f"close questions of event {event.id}")
+
+
+def close_questions(event_id: str) -> None:
+    event = db.session.get(Event, event_id)
+    if event is not None and utcnow() >= event.questions_close:
+        if close_window(event):
+            log.info("event %s: question window closed, voter key destroyed", event_id)
+
+
+def send_question_reminder(event_id: str) -> None:
+    """Remind every attendee once that questions close in a day (if they still do)."""
+    event = db.session.get(Event, event_id)
+    now = utcnow()
+    if event is None or event.status == "cancelled" or now >= event.questions_close:
+        return
+    if now < event.questions_close - REMINDER_BEFORE_CLOSE - timedelta(minutes=10):
+        return  # queued for an earlier close date that has since moved
+    reminded = set(db.session.scalars(select(Delivery.attendee_id).where(
+        Delivery.event_id == event.id, Delivery.kind == "reminder", Delivery.status.in_(("sent", "failed")))))
+    attendees = {a.id: a for a in db.session.scalars(select(Attendee).where(
+        Attendee.event_id == event.id, Attendee.removed.is_(False)).order_by(Attendee.id))}
+    recipients = [Recipient(a.id, a.email, "reminder", 0) for a in attendees.values() if a.id not in reminded]
+    fan_out(event.id, recipients, lambda r: reminder_message(event, attendees[r.attendee_id]),
+            already_done=len(reminded))
+
+
+def reminder_message(event: Event, attendee: Attendee):
+    context = {"event": event, "attendee": attendee, "ask_link": personal_link(attendee.id),
+               "closes": zones.to_local(event.questions_close, zones.get_zone(attendee.timezone)),
+               "zone": attendee.timezone}
+    return new_message(f"Questions close soon: {event.title}", attendee.email,
+                       render_template("email/reminder.txt", **context),
+                       render_template("email/reminder.html", **context))

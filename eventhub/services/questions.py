@@ -1,0 +1,251 @@
+"""Asking, voting and moderating anonymous questions.
+
+The personal link finds the attendee only to learn the event (and whether their group is large enough
+to be named in a breakdown); nothing about the attendee is written with a question or a vote.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from eventhub.domain import zones
+from eventhub.domain.errors import InvalidField
+from eventhub.domain.questions import (
+    MIN_GROUP_FOR_BREAKDOWN,
+    BoardEntry,
+    board_order,
+    clean_answer,
+    clean_question,
+    group_breakdown,
+    rounded_to_hour,
+    similar_pairs,
+    voter_pseudonym,
+)
+from eventhub.extensions import db
+from eventhub.models import Attendee, Event, Question, QuestionKey, Vote, utcnow
+from eventhub.services.events import find_attendee_by_token
+from eventhub.services.rate_limit import limiter
+
+QUESTIONS_PER_HOUR = 10
+VOTES_PER_HOUR = 300
+
+
+class QuestionsClosed(Exception):
+    """The question window is over (409)."""
+
+
+class RateLimited(Exception):
+    """This link asked or voted too often this hour (429); other links are not affected."""
+
+
+class NotFound(Exception):
+    """No such link, or a question of another event (404)."""
+
+
+class Board:
+    """What one personal link may do, resolved once per request."""
+
+    def __init__(self, token: str, now: datetime | None = None):
+        attendee = find_attendee_by_token(token)
+        if attendee is None or attendee.removed:
+            raise NotFound("no such link")
+        self.token = token
+        self.now = now or utcnow()
+        self.event: Event = db.session.get(Event, attendee.event_id)
+        self.open = window_open(self.event, self.now)
+        self.voter_group = _nameable_group(attendee)
+        key = event_key(self.event) if self.open else None
+        self.voter = voter_pseudonym(key, token) if key is not None else None
+
+    def ask(self, text: object) -> Question:
+        text = clean_question(text)
+        self._require_open()
+        if not limiter.allow(f"ask:{self.voter}", QUESTIONS_PER_HOUR, 3600):
+            raise RateLimited(f"at most {QUESTIONS_PER_HOUR} questions an hour per link")
+        question = Question(event_id=self.event.id, text=text,
+                            status="pending" if self.event.moderation else "visible",
+                            created_hour=rounded_to_hour(self.now))
+        db.session.add(question)
+        db.session.commit()
+        return question
+
+    def vote(self, question_id: str) -> int:
+        question = self._question(question_id)
+        self._require_open()
+        if not limiter.allow(f"vote:{self.voter}", VOTES_PER_HOUR, 3600):
+            raise RateLimited("too many votes from this link this hour")
+        db.session.add(Vote(question_id=question.id, voter=self.voter, voter_group=self.voter_group,
+                            created_hour=rounded_to_hour(self.now)))
+        try:
+            db.session.commit()
+        except IntegrityError:  # this link already voted: it still counts once
+            db.session.rollback()
+        return vote_count(question.id)
+
+    def unvote(self, question_id: str) -> int:
+        question = self._question(question_id)
+        self._require_open()
+        db.session.execute(delete(Vote).where(Vote.question_id == question.id, Vote.voter == self.voter))
+        db.session.commit()
+        return vote_count(question.id)
+
+    def listing(self) -> dict:
+        questions = db.session.scalars(select(Question).where(
+            Question.event_id == self.event.id, Question.status.in_(("visible", "answered")),
+            Question.merged_into.is_(None))).all()
+        counts = _vote_counts([q.id for q in questions])
+        mine = set()
+        if self.voter is not None and questions:
+            mine = set(db.session.scalars(select(Vote.question_id).where(
+                Vote.voter == self.voter, Vote.question_id.in_([q.id for q in questions]))))
+        entries = board_order([BoardEntry(q.id, q.text, counts.get(q.id, 0), q.status, q.answer) for q in questions])
+        return {
+            "event": {"title": self.event.title, "start": zones.format_utc(self.event.start),
+                      "questions_close": zones.format_utc(self.event.questions_close), "open": self.open,
+                      "moderation": self.event.moderation},
+            "questions": [{"id": e.id, "text": e.text, "votes": e.votes, "status": e.status, "answer": e.answer,
+                           "voted": e.id in mine} for e in entries],
+        }
+
+    def _question(self, question_id: str) -> Question:
+        question = db.session.get(Question, question_id) if len(question_id) <= 64 else None
+        if question is None or question.event_id != self.event.id or question.merged_into is not None \
+                or question.status not in ("visible", "answered"):
+            raise NotFound("no such question")
+        return question
+
+    def _require_open(self) -> None:
+        if not self.open or self.voter is None:
+            raise QuestionsClosed("the questions for this town hall are closed")
+
+
+def window_open(event: Event, now: datetime) -> bool:
+    """Open from the invite until `questions_close`; once over, the voter key is destroyed."""
+    if event.status == "cancelled" or now >= event.questions_close:
+        close_window(event)
+        return False
+    return True
+
+
+def event_key(event: Event) -> bytes:
+    """The event's pseudonym key, made on first use."""
+    row = db.session.get(QuestionKey, event.id)
+    if row is None:
+        row = QuestionKey(event_id=event.id, key=os.urandom(32))
+        db.session.add(row)
+        try:
+            db.session.commit()
+        except IntegrityError:  # made meanwhile by a concurrent request
+            db.session.rollback()
+            row = db.session.get(QuestionKey, event.id)
+    return row.key
+
+
+def close_window(event: Event) -> bool:
+    """Destroy the voter key: from now on no vote can be tied to a link. True if a key was destroyed."""
+    destroyed = db.session.execute(delete(QuestionKey).where(QuestionKey.event_id == event.id)).rowcount
+    db.session.commit()
+    return bool(destroyed)
+
+
+def vote_count(question_id: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(Vote).where(Vote.question_id == question_id))
+
+
+def _vote_counts(question_ids: list[str]) -> dict[str, int]:
+    if not question_ids:
+        return {}
+    return dict(db.session.execute(select(Vote.question_id, func.count()).where(
+        Vote.question_id.in_(question_ids)).group_by(Vote.question_id)).all())
+
+
+def _nameable_group(attendee: Attendee) -> str | None:
+    """The attendee's group, only if at least five people share it (else the group could name them)."""
+    if not attendee.group:
+        return None
+    size = db.session.scalar(select(func.count()).select_from(Attendee).where(
+        Attendee.event_id == attendee.event_id, Attendee.group == attendee.group, Attendee.removed.is_(False)))
+    return attendee.group if size >= MIN_GROUP_FOR_BREAKDOWN else None
+
+
+# --- moderation (organizer) ------------------------------------------------------------------------------
+
+
+def moderation_list(event: Event) -> list[dict]:
+    """Every question of the event, any status, most votes first, with suggested duplicates."""
+    questions = db.session.scalars(select(Question).where(Question.event_id == event.id)).all()
+    counts = _vote_counts([q.id for q in questions])
+    sizes = Counter(db.session.scalars(select(Attendee.group).where(
+        Attendee.event_id == event.id, Attendee.removed.is_(False))))
+    by_group: dict[str, dict] = {}
+    for question_id, group, votes in db.session.execute(
+            select(Vote.question_id, Vote.voter_group, func.count()).join(Question).where(
+                Question.event_id == event.id).group_by(Vote.question_id, Vote.voter_group)):
+        by_group.setdefault(question_id, {})[group] = votes
+    live = [(q.id, q.text) for q in questions if q.merged_into is None and q.status != "hidden"]
+    similar: dict[str, list[str]] = {}
+    for first, second, _ in similar_pairs(live):
+        similar.setdefault(first, []).append(second)
+        similar.setdefault(second, []).append(first)
+    rows = [{
+        "id": q.id, "text": q.text, "votes": counts.get(q.id, 0), "status": q.status, "answer": q.answer,
+        "merged_into": q.merged_into, "similar": similar.get(q.id, []),
+        "votes_by_group": group_breakdown(by_group.get(q.id, {}), sizes),
+    } for q in questions]
+    return sorted(rows, key=lambda row: (row["merged_into"] is not None, -row["votes"], row["id"]))
+
+
+def question_of(organizer_id: str, question_id: str) -> Question | None:
+    question = db.session.get(Question, question_id) if len(question_id) <= 64 else None
+    if question is None:
+        return None
+    event = db.session.get(Event, question.event_id)
+    return question if event.organizer_id == organizer_id else None
+
+
+def moderate(question: Question, payload: dict) -> Question:
+    """Approve, hide or answer a question."""
+    if "status" in payload:
+        if payload["status"] not in ("visible", "hidden", "answered"):
+            raise InvalidField("status", "must be visible, hidden or answered")
+        question.status = payload["status"]
+    if "answer" in payload:
+        question.answer = clean_answer(payload["answer"])
+        if question.answer and "status" not in payload:
+            question.status = "answered"
+    if not {"status", "answer"} & payload.keys():
+        raise InvalidField("status", "give a status or an answer")
+    db.session.commit()
+    return question
+
+
+def merge(question: Question, into_id: object) -> Question:
+    """Fold a duplicate into another question: its votes join the other's, nobody counted twice."""
+    if not isinstance(into_id, str):
+        raise InvalidField("into", "must be a question id")
+    target = db.session.get(Question, into_id) if len(into_id) <= 64 else None
+    if target is None or target.event_id != question.event_id:
+        raise InvalidField("into", "no such question in this town hall")
+    if target.id == question.id or target.merged_into is not None:
+        raise InvalidField("into", "cannot merge a question into itself or into a merged question")
+    already = set(db.session.scalars(select(Vote.voter).where(Vote.question_id == target.id)))
+    for vote in db.session.scalars(select(Vote).where(Vote.question_id == question.id)).all():
+        if vote.voter in already:
+            db.session.delete(vote)
+        else:
+            vote.question_id = target.id
+            already.add(vote.voter)
+    # Questions merged into this one now point at the target, so no chain is left behind.
+    for child in db.session.scalars(select(Question).where(Question.merged_into == question.id)).all():
+        child.merged_into = target.id
+    question.merged_into = target.id
+    question.status = "hidden"
+    if target.status == "pending":
+        target.status = "visible"
+    db.session.commit()
+    return target

@@ -1,0 +1,207 @@
+"""Anonymous questions: the attendee's board (`/api/v1/ask/<token>`, `/ask/<token>`) and moderation.
+
+Attendee routes are authorised only by the personal token in the path; nothing here logs it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from eventhub.domain.errors import InvalidField
+from eventhub.domain.questions import TextTooLong, spreadsheet_safe
+from eventhub.services import events as event_service
+from eventhub.services import questions
+from eventhub.web.auth import organizer_required
+from eventhub.web.errors import ApiError, json_object
+
+api = Blueprint("questions_api", __name__, url_prefix="/api/v1")
+pages = Blueprint("questions", __name__)
+
+
+def _board(token: str) -> questions.Board:
+    try:
+        return questions.Board(token)
+    except questions.NotFound:
+        raise ApiError(404, "No such link.") from None
+
+
+def _attendee_action(action):
+    """Run an attendee action, answering each refusal with its status."""
+    try:
+        return action()
+    except questions.NotFound:
+        raise ApiError(404, "No such question.") from None
+    except questions.QuestionsClosed:
+        raise ApiError(409, "Questions for this town hall are closed.") from None
+    except questions.RateLimited as limited:
+        raise ApiError(429, f"Too many requests from this link: {limited}.") from None
+    except TextTooLong as too_long:
+        raise ApiError(413, too_long.message, field=too_long.field) from None
+
+
+@api.get("/ask/<token>")
+def board(token: str):
+    return jsonify(_board(token).listing())
+
+
+@api.post("/ask/<token>/questions")
+def ask(token: str):
+    attendee_board = _board(token)
+    body = json_object()
+    question = _attendee_action(lambda: attendee_board.ask(body.get("text")))
+    return jsonify({"id": question.id, "status": question.status}), 201
+
+
+@api.post("/ask/<token>/questions/<question_id>/vote")
+def vote(token: str, question_id: str):
+    attendee_board = _board(token)
+    return jsonify({"votes": _attendee_action(lambda: attendee_board.vote(question_id))})
+
+
+@api.delete("/ask/<token>/questions/<question_id>/vote")
+def unvote(token: str, question_id: str):
+    attendee_board = _board(token)
+    return jsonify({"votes": _attendee_action(lambda: attendee_board.unvote(question_id))})
+
+
+# --- moderation API --------------------------------------------------------------------------------------
+
+
+@api.get("/events/<event_id>/questions")
+@organizer_required
+def moderation_list(event_id: str):
+    event = event_service.event_of(g.organizer, event_id)
+    if event is None:
+        raise ApiError(404, "No such town hall.")
+    return jsonify({"questions": questions.moderation_list(event)})
+
+
+def _own_question(question_id: str):
+    question = questions.question_of(g.organizer.id, question_id)
+    if question is None:
+        raise ApiError(404, "No such question.")
+    return question
+
+
+@api.patch("/questions/<question_id>")
+@organizer_required
+def moderate(question_id: str):
+    question = _own_question(question_id)
+    try:
+        questions.moderate(question, json_object())
+    except TextTooLong as too_long:
+        raise ApiError(413, too_long.message, field=too_long.field) from None
+    return jsonify(_row(question))
+
+
+@api.post("/questions/<question_id>/merge")
+@organizer_required
+def merge(question_id: str):
+    question = _own_question(question_id)
+    target = questions.merge(question, json_object().get("into"))
+    return jsonify(_row(target))
+
+
+def _row(question) -> dict:
+    return {"id": question.id, "text": question.text, "votes": questions.vote_count(question.id),
+            "status": question.status, "answer": question.answer, "merged_into": question.merged_into}
+
+
+# --- pages -----------------------------------------------------------------------------------------------
+
+
+def _page_board(token: str) -> questions.Board:
+    try:
+        return questions.Board(token)
+    except questions.NotFound:
+        abort(404)
+
+
+@pages.route("/ask/<token>", methods=["GET", "POST"])
+def ask_page(token: str):
+    attendee_board = _page_board(token)
+    status = 200
+    if request.method == "POST":
+        try:
+            question = attendee_board.ask(request.form.get("text", ""))
+        except InvalidField as invalid:
+            flash(f"Your question was not sent: it {invalid.message}.", "error")
+            status = 413 if isinstance(invalid, TextTooLong) else 422
+        except questions.QuestionsClosed:
+            flash("Questions for this town hall are closed.", "error")
+            status = 409
+        except questions.RateLimited:
+            flash("You have asked a lot this hour; please wait a little before asking again.", "error")
+            status = 429
+        else:
+            flash("Thank you: your question is waiting for the moderator." if question.status == "pending"
+                  else "Thank you: your question is on the board.", "info")
+            return redirect(url_for("questions.ask_page", token=token))
+    return render_template("questions/board.html", board=attendee_board.listing(), token=token,
+                           typed=request.form.get("text", "") if status != 200 else ""), status
+
+
+@pages.post("/ask/<token>/questions/<question_id>/<action>")
+def vote_page(token: str, question_id: str, action: str):
+    attendee_board = _page_board(token)
+    try:
+        if action == "vote":
+            attendee_board.vote(question_id)
+        elif action == "unvote":
+            attendee_board.unvote(question_id)
+        else:
+            abort(404)
+    except questions.NotFound:
+        abort(404)
+    except questions.QuestionsClosed:
+        flash("Questions for this town hall are closed.", "error")
+    except questions.RateLimited:
+        flash("Too many votes from this link this hour.", "error")
+    return redirect(url_for("questions.ask_page", token=token))
+
+
+def _own_page_event(event_id: str):
+    event = event_service.event_of(current_user, event_id)
+    if event is None:
+        abort(404)
+    return event
+
+
+@pages.post("/events/<event_id>/questions/<question_id>")
+@login_required
+def moderate_page(event_id: str, question_id: str):
+    event = _own_page_event(event_id)
+    question = questions.question_of(current_user.id, question_id)
+    if question is None or question.event_id != event.id:
+        abort(404)
+    try:
+        if request.form.get("action") == "merge":
+            questions.merge(question, request.form.get("into", ""))
+        else:
+            payload = {"status": request.form["status"]} if request.form.get("status") else {}
+            if "answer" in request.form:
+                payload["answer"] = request.form["answer"]
+            questions.moderate(question, payload)
+    except InvalidField as invalid:
+        flash(f"{invalid.field}: {invalid.message}", "error")
+    return redirect(url_for("events.show_event", event_id=event.id) + "#questions")
+
+
+@pages.get("/events/<event_id>/questions.csv")
+@login_required
+def export_questions(event_id: str):
+    """The questions as CSV; text a spreadsheet would run as a formula is defused."""
+    event = _own_page_event(event_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["votes", "status", "question", "answer"])
+    for row in questions.moderation_list(event):
+        if row["merged_into"] is None:
+            writer.writerow([row["votes"], row["status"], spreadsheet_safe(row["text"]),
+                             spreadsheet_safe(row["answer"] or "")])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="questions.csv"'})
