@@ -35,9 +35,11 @@ def deliver_invites(event_id: str) -> None:
     google_sync.sync_event(event)
     recipients, done = invite_work(event)
     attendees = {a.id: a for a in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id))}
-    organizer = db.session.get(Organizer, event.organizer_id)
-    fan_out(event.id, recipients, lambda r: build_invite_message(event, organizer, attendees[r.attendee_id], r),
-            already_done=done)
+    writer = InviteWriter(event, db.session.get(Organizer, event.organizer_id))
+    # The fan-out commits once per message, and each commit would expire every object in the session (then
+    # reload each one on its next use): the loaded event, organizer and attendees leave the session first.
+    db.session.expunge_all()
+    fan_out(event.id, recipients, lambda r: writer.message(attendees[r.attendee_id], r), already_done=done)
 
 
 def invite_work(event: Event) -> tuple[list[Recipient], int]:
@@ -87,48 +89,73 @@ def calendar_event(event: Event, organizer: Organizer, attendee: Attendee | None
 
 
 def build_invite_message(event: Event, organizer: Organizer, attendee: Attendee, recipient: Recipient) -> EmailMessage:
-    method = "CANCEL" if recipient.kind == "cancel" else "REQUEST"
-    calendar = calendar_event(event, organizer, attendee)
-    if recipient.sequence != calendar.sequence:
-        calendar = _with_sequence(calendar, recipient.sequence)
-    ics = build_calendar(calendar, method, (CalendarAttendee(attendee.email, attendee.name),), utcnow())
-    context = invite_context(event, attendee, calendar)
-    context["cancelled"] = method == "CANCEL"
-    context["updated"] = event.sequence > 0 and method == "REQUEST"
-    subject = _subject(event, context)
-    return build_imip_message(
-        subject=subject,
-        sender=current_app.config["MAIL_FROM"],
-        sender_name=calendar.organizer_name,
-        recipient=attendee.email,
-        recipient_name=attendee.name,
-        text=render_template("email/invite.txt", **context),
-        html=render_template("email/invite.html", **context),
-        ics=ics,
-        method=method,
-        message_id_domain=_domain(),
-    )
+    return InviteWriter(event, organizer).message(attendee, recipient)
+
+
+class InviteWriter:
+    """Each attendee's invitation (or cancellation) for one town hall. What is the same for every attendee,
+    the series rule and each zone's local times, is worked out once rather than once per message."""
+
+    def __init__(self, event: Event, organizer: Organizer):
+        self.event = event
+        self.organizer = organizer
+        self.rule = series_rule(calendar_event(event, organizer))
+        self._zones: dict[str, dict] = {}
+
+    def message(self, attendee: Attendee, recipient: Recipient) -> EmailMessage:
+        event = self.event
+        method = "CANCEL" if recipient.kind == "cancel" else "REQUEST"
+        calendar = calendar_event(event, self.organizer, attendee)
+        if recipient.sequence != calendar.sequence:
+            calendar = _with_sequence(calendar, recipient.sequence)
+        ics = build_calendar(calendar, method, (CalendarAttendee(attendee.email, attendee.name),), utcnow())
+        if attendee.timezone not in self._zones:
+            self._zones[attendee.timezone] = zone_context(event, attendee.timezone)
+        context = _attendee_context(event, attendee, self.rule) | self._zones[attendee.timezone]
+        context["cancelled"] = method == "CANCEL"
+        context["updated"] = event.sequence > 0 and method == "REQUEST"
+        return build_imip_message(
+            subject=_subject(event, context),
+            sender=current_app.config["MAIL_FROM"],
+            sender_name=calendar.organizer_name,
+            recipient=attendee.email,
+            recipient_name=attendee.name,
+            text=render_template("email/invite.txt", **context),
+            html=render_template("email/invite.html", **context),
+            ics=ics,
+            method=method,
+            message_id_domain=_domain(),
+        )
 
 
 def invite_context(event: Event, attendee: Attendee, calendar: CalendarEvent) -> dict:
     """What the invite's text and HTML show an attendee, in their own zone."""
+    return _attendee_context(event, attendee, series_rule(calendar)) | zone_context(event, attendee.timezone)
+
+
+def zone_context(event: Event, zone: str) -> dict:
+    """The part of an invite's context that is the same for everyone in `zone`."""
     occurrences = tuple(o.start for o in event.occurrences)
-    first = occurrences[0]
+    return {
+        "zone": zone,
+        "times": local_times(occurrences, event.duration_minutes, zone),
+        "moves": daylight_saving_moves(occurrences, zone, event.timezone),
+        "questions_close": zones.to_local(event.questions_close, zones.get_zone(zone)),
+    }
+
+
+def _attendee_context(event: Event, attendee: Attendee, rule: str | None) -> dict:
+    first = event.occurrences[0].start
     end = first + timedelta(minutes=event.duration_minutes)
     details = f"{event.description}\n\nAsk your questions anonymously: {personal_link(attendee.id)}".strip()
-    rule = series_rule(calendar)
     return {
         "event": event,
         "attendee": attendee,
-        "zone": attendee.timezone,
-        "times": local_times(occurrences, event.duration_minutes, attendee.timezone),
-        "moves": daylight_saving_moves(occurrences, attendee.timezone, event.timezone),
         "ask_link": personal_link(attendee.id),
         "meet_url": event.meet_url,
         "google_link": google_calendar_link(event.title, first, end, details, event.meet_url,
                                             f"RRULE:{rule}" if rule else None, event.timezone),
         "outlook_link": outlook_calendar_link(event.title, first, end, details, event.meet_url),
-        "questions_close": zones.to_local(event.questions_close, zones.get_zone(attendee.timezone)),
     }
 
 
