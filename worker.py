@@ -10,7 +10,8 @@ import socket
 import sys
 
 from redis import Redis
-from rq import Worker
+from rq import Queue, Worker
+from rq.registry import StartedJobRegistry
 from rq.scheduler import RQScheduler
 
 from eventhub import create_app
@@ -38,14 +39,53 @@ def release_dead_scheduler_locks(connection: Redis, queue_names: list[str]) -> l
     return released
 
 
+def requeue_jobs_of_dead_workers(connection: Redis, queue_names: list[str]) -> list[str]:
+    """Put back on the queue the started jobs whose worker (on this host) is dead.
+
+    RQ would notice only after the job's whole timeout, or minutes of heartbeats; a restarted worker
+    resumes them now. The jobs themselves skip whatever their delivery records say is done.
+    """
+    requeued = []
+    for name in queue_names:
+        queue = Queue(name, connection=connection)
+        registry = StartedJobRegistry(queue=queue)
+        for job_id in registry.get_job_ids():
+            job = queue.fetch_job(job_id)
+            if job is None or _worker_alive(connection, job.worker_name):
+                continue
+            registry.remove_executions(job)
+            queue.enqueue_job(job, at_front=True)
+            requeued.append(job.id)
+    return requeued
+
+
+def _worker_alive(connection: Redis, worker_name: str | None) -> bool:
+    """Whether the worker still runs; a worker on another host is assumed alive (RQ handles it)."""
+    if not worker_name:
+        return False
+    info = connection.hgetall(f"{Worker.redis_worker_namespace_prefix}{worker_name}")
+    if not info:
+        return False
+    if info.get(b"hostname", b"").decode() != socket.gethostname():
+        return True
+    return _process_alive(int(info.get(b"pid", b"0") or 0))
+
+
 def _process_alive(pid: int) -> bool:
+    """Whether `pid` runs here; a zombie (killed, not yet reaped, as under a container's PID 1) is dead."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return True
 
 
 def main(argv: list[str]) -> int:
@@ -60,6 +100,9 @@ def main(argv: list[str]) -> int:
     released = release_dead_scheduler_locks(connection, queue_names)
     if released:
         print(f"released the scheduler lock of a dead worker for {', '.join(released)}")
+    requeued = requeue_jobs_of_dead_workers(connection, queue_names)
+    if requeued:
+        print(f"requeued {len(requeued)} job(s) of a dead worker: {', '.join(requeued)}")
     with app.app_context():
         db.engine.dispose()  # no connection opened here is shared with the forked work horses
         worker = Worker(queue_names, connection=connection)

@@ -29,10 +29,14 @@ DEFAULTS = {
     "RQ_QUEUE": "eventhub",
     # Largest request body the service reads (10,000 attendees fit well inside).
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+    # How long a crashed worker's hold on a fan-out lasts before another worker may resume it (seconds).
+    "FAN_OUT_LEASE_SECONDS": 30,
+    # Seconds between retries of a summary whose mail server refuses or is down (comma-separated).
+    "SUMMARY_RETRY_INTERVALS": "10,30,60,120,300,600,1800,3600",
 }
 
 _BOOLEANS = {"SMTP_STARTTLS", "FLASK_DEBUG", "TESTING"}
-_INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH"}
+_INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH", "FAN_OUT_LEASE_SECONDS"}
 
 
 class ConfigError(RuntimeError):
@@ -62,6 +66,13 @@ def load_settings(instance_path: str, overrides: dict | None = None, env_file: s
             merged[key] = int(merged[key])
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{key} must be a whole number, not {merged[key]!r}") from exc
+
+    intervals = merged["SUMMARY_RETRY_INTERVALS"]
+    if isinstance(intervals, str):
+        try:
+            merged["SUMMARY_RETRY_INTERVALS"] = tuple(int(part) for part in intervals.split(",") if part.strip())
+        except ValueError as exc:
+            raise ConfigError(f"SUMMARY_RETRY_INTERVALS must be seconds separated by commas: {intervals!r}") from exc
 
     if not merged["DATABASE_URL"]:
         merged["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path, "eventhub.db").resolve())

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
     Boolean,
     DateTime,
     ForeignKey,
@@ -187,6 +188,8 @@ class Question(db.Model):
     status: Mapped[str] = mapped_column(String(16))  # pending | visible | hidden | answered
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     merged_into: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The unanswered question of an earlier town hall this one was carried over from.
+    carried_from: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_hour: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -199,3 +202,17 @@ class Vote(db.Model):
     voter: Mapped[str] = mapped_column(String(64))
     voter_group: Mapped[str | None] = mapped_column(String(100), nullable=True)  # only for groups of 5 or more
     created_hour: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Summary(db.Model):
+    """The follow-up of a town hall: the organizer's notes and action items, sent once to every attendee."""
+
+    __tablename__ = "summaries"
+
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    action_items: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | sending | sent
+    job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    prepared_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -9,10 +9,13 @@ the next run of the job, which is raised for RQ to schedule on its backoff.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from flask import current_app
+from redis.exceptions import LockNotOwnedError
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
@@ -24,7 +27,6 @@ from eventhub.queue import report_progress
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
-LEASE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,10 @@ def fan_out(event_id: str, recipients: list[Recipient], build: Callable[[Recipie
     report_progress(already_done, total, failed=0)
     if not recipients:
         return result
-    with _lease(f"eventhub:fan-out:{event_id}") as lease, mail_gateway().session() as sender:
+    with _lease(f"eventhub:fan-out:{event_id}:{recipients[0].kind}") as lease, mail_gateway().session() as sender:
         for start in range(0, len(recipients), BATCH_SIZE):
-            lease.renew()
             for recipient in recipients[start:start + BATCH_SIZE]:
+                lease.keep()
                 _send_one(sender, recipient, build(recipient), event_id, result)
             report_progress(already_done + result.sent + result.failed, total, failed=result.failed)
     log.info("event %s: %d %s messages sent, %d failed, %d deferred", event_id, result.sent,
@@ -111,16 +113,26 @@ class _lease:
     and a crashed worker's lock lapses within seconds. In-process jobs run one at a time anyway."""
 
     def __init__(self, name: str):
-        self.lock = jobs.connection.lock(name, timeout=LEASE_SECONDS) if jobs.uses_redis else None
+        self.seconds = current_app.config["FAN_OUT_LEASE_SECONDS"]
+        self.lock = jobs.connection.lock(name, timeout=self.seconds) if jobs.uses_redis else None
+        self.renewed = time.monotonic()
 
     def __enter__(self):
-        if self.lock is not None and not self.lock.acquire(blocking=False):
+        # A crashed worker's lease lapses within its term: wait that long before calling it busy.
+        if self.lock is not None and not self.lock.acquire(blocking=True, blocking_timeout=self.seconds + 5):
             raise FanOutBusy("another worker is sending these messages")
+        self.renewed = time.monotonic()
         return self
 
-    def renew(self) -> None:
-        if self.lock is not None:
+    def keep(self) -> None:
+        """Renew the lease once a third of its term has passed; a lease lost meanwhile stops this run."""
+        if self.lock is None or time.monotonic() - self.renewed < self.seconds / 3:
+            return
+        try:
             self.lock.reacquire()
+        except LockNotOwnedError:
+            raise FanOutBusy("the fan-out lease lapsed; another worker may have taken over") from None
+        self.renewed = time.monotonic()
 
     def __exit__(self, *exc_info):
         if self.lock is not None:

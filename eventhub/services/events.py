@@ -82,7 +82,7 @@ def update_event(event: Event, changed: EventDraft, attendees_given: bool) -> st
         raise InvalidField("status", "the town hall is cancelled")
     before = draft_of(event)
     content_changed = _content(before) != _content(changed)
-    window_moved = before.questions_close != changed.questions_close
+    window_moved = before.questions_close != changed.questions_close or before.start != changed.start
     _apply_draft(event, changed)
     if content_changed:
         event.sequence += 1
@@ -199,9 +199,12 @@ def _sync_attendees(event: Event, wanted: tuple[AttendeeInput, ...]) -> bool:
 
 
 def _schedule_window(event: Event) -> None:
+    """Queue the jobs tied to the event's times: question reminder and close, the summary draft."""
     from eventhub.services.question_window import schedule_window_jobs
+    from eventhub.services.summaries import schedule_draft
 
     schedule_window_jobs(event)
+    schedule_draft(event)
 
 
 def _queue_invites(event: Event, organizer: Organizer) -> str:

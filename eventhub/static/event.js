@@ -1,10 +1,18 @@
-// The organizer's event page: poll the invites' state until the running job is over.
+// The organizer's event page: poll the invites' and the summary's progress while a job runs.
 (function () {
   "use strict";
   var section = document.getElementById("event");
   if (!section) { return; }
-  var progress = document.getElementById("job-progress");
-  var statusText = document.getElementById("job-status");
+
+  function running(job) { return Boolean(job) && (job.status === "queued" || job.status === "started"); }
+
+  function show(job, bar, label) {
+    if (!job || !bar) { return; }
+    bar.max = job.total || 1;
+    bar.value = job.status === "finished" ? bar.max : job.done;
+    label.textContent = job.status + " (" + job.done + " of " + job.total +
+      (job.failed ? ", " + job.failed + " failed" : "") + ")";
+  }
 
   function refresh() {
     fetch(section.dataset.statusUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
@@ -14,12 +22,9 @@
           var cell = document.querySelector("[data-count='" + key + "']");
           if (cell) { cell.textContent = state.invites[key]; }
         });
-        if (state.job) {
-          progress.max = state.job.total || 1;
-          progress.value = state.job.done;
-          statusText.textContent = state.job.status + (state.job.failed ? ", " + state.job.failed + " failed" : "");
-          if (state.job.status === "queued" || state.job.status === "started") { setTimeout(refresh, 1000); }
-        }
+        show(state.job, document.getElementById("job-progress"), document.getElementById("job-status"));
+        show(state.summary_job, document.getElementById("summary-progress"), document.getElementById("summary-status"));
+        if (running(state.job) || running(state.summary_job)) { setTimeout(refresh, 1000); }
       })
       .catch(function () { setTimeout(refresh, 5000); });
   }

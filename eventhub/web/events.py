@@ -17,7 +17,7 @@ from eventhub.domain.events import apply_event_changes, parse_event_request
 from eventhub.extensions import db, jobs
 from eventhub.models import Attendee, Delivery, Organizer, utcnow
 from eventhub.services import events as event_service
-from eventhub.services import organizers, questions
+from eventhub.services import organizers, questions, summaries
 from eventhub.services.invites import calendar_event, invite_context
 from eventhub.web.auth import organizer_required
 from eventhub.web.errors import ApiError, json_object
@@ -158,6 +158,8 @@ def show_event(event_id: str):
     return render_template("events/show.html", event=event, summary=event_service.event_json(event),
                            attendees=attendee_rows(event), links=links,
                            questions=questions.moderation_list(event),
+                           follow_up=summaries.summary_json(event),
+                           carried_over=summaries.carried_over_suggestions(event),
                            job=jobs.status(event.last_job_id) if event.last_job_id else None)
 
 
@@ -166,10 +168,17 @@ def show_event(event_id: str):
 def event_status(event_id: str):
     """What the page polls: the invites' state and the running job's progress."""
     event = _page_event(event_id)
-    job = jobs.status(event.last_job_id) if event.last_job_id else None
+    summary = summaries.summary_json(event)
+    return jsonify({"invites": event_service.delivery_counts(event), "job": _job(event.last_job_id),
+                    "summary_job": _job(summary["job_id"]), "summary_status": summary["status"],
+                    "status": event.status})
+
+
+def _job(job_id: str | None) -> dict | None:
+    job = jobs.status(job_id) if job_id else None
     if job:
         job.pop("owner", None)
-    return jsonify({"invites": event_service.delivery_counts(event), "job": job, "status": event.status})
+    return job
 
 
 @pages.post("/events/<event_id>/cancel")

@@ -1,0 +1,198 @@
+"""Follow-up summaries: a draft prepared when the town hall ends, edited by the organizer, then emailed to
+every attendee exactly once by a fan-out job; unanswered questions carry over to the next town hall."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+from sqlalchemy import func, select
+
+from eventhub.domain import zones
+from eventhub.domain.summaries import SummaryContent, SummaryQuestion, order_questions
+from eventhub.extensions import db, jobs
+from eventhub.gateways.mail import new_message
+from eventhub.models import Attendee, Delivery, Event, Question, Summary, Vote, utcnow
+from eventhub.queue import JobPolicy
+from eventhub.services.delivery import Recipient, fan_out
+
+log = logging.getLogger(__name__)
+
+
+class SummaryAlreadySent(Exception):
+    """The summary went (or is going) out: every attendee gets it once (409)."""
+
+
+def summary_policy() -> JobPolicy:
+    """Retries on a backoff: a mail server down for a while is waited out, never hammered."""
+    intervals = tuple(current_app.config["SUMMARY_RETRY_INTERVALS"])
+    return JobPolicy(timeout=3 * 3600, retry_intervals=intervals, result_ttl=7 * 24 * 3600)
+
+
+def meeting_end(event: Event):
+    """When the town hall the questions were for is over: the end of its first meeting."""
+    return event.start + timedelta(minutes=event.duration_minutes)
+
+
+def schedule_draft(event: Event) -> None:
+    from eventhub.jobs.summaries import prepare_summary_draft
+
+    jobs.enqueue_at(max(meeting_end(event), utcnow()), prepare_summary_draft, event.id,
+                    policy=JobPolicy(timeout=300, retry_intervals=(60, 300), result_ttl=24 * 3600),
+                    description=f"summary draft for event {event.id}")
+
+
+def summary_of(event: Event) -> Summary:
+    """The event's summary, made as an empty draft if it has none yet."""
+    summary = db.session.get(Summary, event.id)
+    if summary is None:
+        summary = Summary(event_id=event.id, notes="", action_items=[], status="draft", prepared_at=utcnow())
+        db.session.add(summary)
+        db.session.commit()
+    return summary
+
+
+def _current(event: Event) -> Summary:
+    """The summary if there is one, else a blank draft that is not stored (reading makes nothing)."""
+    return db.session.get(Summary, event.id) or Summary(event_id=event.id, notes="", action_items=[],
+                                                         status="draft")
+
+
+def prepare_draft(event_id: str) -> None:
+    event = db.session.get(Event, event_id)
+    if event is not None and event.status != "cancelled":
+        summary_of(event)
+        log.info("event %s: summary draft prepared", event_id)
+
+
+def save_draft(event: Event, notes: str, action_items: tuple[str, ...]) -> Summary:
+    summary = summary_of(event)
+    if summary.status != "draft":
+        raise SummaryAlreadySent("the summary was already sent")
+    summary.notes, summary.action_items = notes, list(action_items)
+    db.session.commit()
+    return summary
+
+
+def start_sending(event: Event, notes: str, action_items: tuple[str, ...], owner: str) -> str:
+    """Save the final text and queue the fan-out; a summary is sent once."""
+    summary = save_draft(event, notes, action_items)
+    summary.status = "sending"
+    db.session.commit()
+    from eventhub.jobs.summaries import send_summary
+
+    summary.job_id = jobs.enqueue(send_summary, event.id, policy=summary_policy(), owner=owner,
+                                  job_id=f"summary-{event.id}", description=f"summary of event {event.id}")
+    db.session.commit()
+    return summary.job_id
+
+
+def content(event: Event) -> SummaryContent:
+    summary = _current(event)
+    questions = db.session.scalars(select(Question).where(
+        Question.event_id == event.id, Question.merged_into.is_(None),
+        Question.status.in_(("visible", "answered")))).all()
+    votes = dict(db.session.execute(select(Vote.question_id, func.count()).where(
+        Vote.question_id.in_([q.id for q in questions])).group_by(Vote.question_id)).all()) if questions else {}
+    return SummaryContent(
+        title=event.title,
+        questions=order_questions(SummaryQuestion(q.id, q.text, votes.get(q.id, 0), q.answer) for q in questions),
+        notes=summary.notes,
+        action_items=tuple(summary.action_items or ()),
+    )
+
+
+def summary_json(event: Event) -> dict:
+    summary, body = _current(event), content(event)
+    counts = dict(db.session.execute(select(Delivery.status, func.count()).where(
+        Delivery.event_id == event.id, Delivery.kind == "summary").group_by(Delivery.status)).all())
+    return {
+        "status": summary.status, "job_id": summary.job_id, "title": body.title,
+        "questions": [{"id": q.id, "text": q.text, "votes": q.votes, "answer": q.answer,
+                       "carried_over": q.answer is None} for q in body.questions],
+        "notes": body.notes, "action_items": list(body.action_items),
+        "sent": counts.get("sent", 0), "failed": counts.get("failed", 0),
+        "page_url": public_url(event),
+    }
+
+
+def public_url(event: Event) -> str:
+    return f"{current_app.config['EVENTHUB_BASE_URL']}/events/{event.id}/summary"
+
+
+def send_summary(event_id: str) -> None:
+    """Email the summary to every attendee not yet served; one message per zone, re-addressed per person."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        return
+    summary = summary_of(event)
+    body = content(event)
+    served = set(db.session.scalars(select(Delivery.attendee_id).where(
+        Delivery.event_id == event.id, Delivery.kind == "summary", Delivery.status.in_(("sent", "failed")))))
+    attendees = db.session.execute(select(Attendee.id, Attendee.email, Attendee.timezone).where(
+        Attendee.event_id == event.id, Attendee.removed.is_(False)).order_by(Attendee.id)).all()
+    zone_of = {attendee_id: zone for attendee_id, _, zone in attendees}
+    recipients = [Recipient(attendee_id, email, "summary", 0) for attendee_id, email, _ in attendees
+                  if attendee_id not in served]
+    per_zone: dict[str, EmailMessage] = {}
+
+    def build(recipient: Recipient) -> EmailMessage:
+        zone = zone_of[recipient.attendee_id]
+        if zone not in per_zone:
+            per_zone[zone] = summary_message(event, body, zone)
+        return readdressed(per_zone[zone], recipient.email)
+
+    fan_out(event.id, recipients, build, already_done=len(served))
+    summary.status, summary.sent_at = "sent", utcnow()
+    db.session.commit()
+
+
+def summary_message(event: Event, body: SummaryContent, zone: str) -> EmailMessage:
+    local = zones.to_local(event.start, zones.get_zone(zone))
+    context = {"event": event, "body": body, "local_start": local, "zone": zone, "page_url": public_url(event)}
+    return new_message(f"Summary: {event.title}", "", render_template("email/summary.txt", **context),
+                       render_template("email/summary.html", **context))
+
+
+def readdressed(message: EmailMessage, recipient: str) -> EmailMessage:
+    """The same message for another recipient: only To and Message-ID change (sent before the next change)."""
+    del message["To"]
+    message["To"] = recipient
+    del message["Message-ID"]
+    message["Message-ID"] = make_msgid(domain=urlsplit(current_app.config["EVENTHUB_BASE_URL"]).hostname)
+    return message
+
+
+# --- carrying unanswered questions over ------------------------------------------------------------------
+
+
+def carried_over_suggestions(event: Event) -> list[dict]:
+    """Unanswered questions of the organizer's earlier town halls, not yet carried into this one."""
+    earlier = db.session.scalars(select(Event.id).join(Summary, Summary.event_id == Event.id).where(
+        Event.organizer_id == event.organizer_id, Event.id != event.id, Summary.status == "sent")).all()
+    if not earlier:
+        return []
+    taken = set(db.session.scalars(select(Question.carried_from).where(
+        Question.event_id == event.id, Question.carried_from.is_not(None))))
+    candidates = db.session.scalars(select(Question).where(
+        Question.event_id.in_(earlier), Question.merged_into.is_(None), Question.answer.is_(None),
+        Question.status == "visible")).all()
+    return [{"id": q.id, "text": q.text} for q in candidates if q.id not in taken]
+
+
+def carry_over(event: Event, question_id: str) -> Question | None:
+    """Put an earlier unanswered question on this town hall's board."""
+    suggestion = next((s for s in carried_over_suggestions(event) if s["id"] == question_id), None)
+    if suggestion is None:
+        return None
+    from eventhub.domain.questions import rounded_to_hour
+
+    question = Question(event_id=event.id, text=suggestion["text"], status="visible", carried_from=question_id,
+                        created_hour=rounded_to_hour(utcnow()))
+    db.session.add(question)
+    db.session.commit()
+    return question

@@ -1,0 +1,86 @@
+"""Follow-up summaries: `/api/v1/events/<id>/summary`, the organizer's form and the attendees' public page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from eventhub.domain.errors import InvalidField
+from eventhub.domain.summaries import parse_summary_request
+from eventhub.extensions import db
+from eventhub.models import Event, Summary
+from eventhub.services import events as event_service
+from eventhub.services import summaries
+from eventhub.web.auth import organizer_required
+from eventhub.web.errors import ApiError, json_object
+
+api = Blueprint("summaries_api", __name__, url_prefix="/api/v1")
+pages = Blueprint("summaries", __name__)
+
+
+def _own_event(event_id: str) -> Event:
+    event = event_service.event_of(g.organizer, event_id)
+    if event is None:
+        raise ApiError(404, "No such town hall.")
+    return event
+
+
+@api.post("/events/<event_id>/summary")
+@organizer_required
+def send_summary(event_id: str):
+    event = _own_event(event_id)
+    notes, items = parse_summary_request(json_object())
+    try:
+        job_id = summaries.start_sending(event, notes, items, owner=g.organizer.id)
+    except summaries.SummaryAlreadySent:
+        raise ApiError(409, "The summary was already sent; every attendee gets it once.") from None
+    return jsonify({"job_id": job_id}), 202
+
+
+@api.get("/events/<event_id>/summary")
+@organizer_required
+def get_summary(event_id: str):
+    return jsonify(summaries.summary_json(_own_event(event_id)))
+
+
+@pages.get("/events/<event_id>/summary")
+def public_summary(event_id: str):
+    """The summary for attendees, once it has been sent: the same content as the email."""
+    event = db.session.get(Event, event_id) if len(event_id) <= 64 else None
+    summary = db.session.get(Summary, event_id) if event is not None else None
+    if summary is None or summary.status == "draft":
+        abort(404)
+    return render_template("events/summary.html", event=event, body=summaries.content(event))
+
+
+@pages.post("/events/<event_id>/summary")
+@login_required
+def edit_summary(event_id: str):
+    event = event_service.event_of(current_user, event_id)
+    if event is None:
+        abort(404)
+    payload = {"notes": request.form.get("notes", ""),
+               "action_items": request.form.get("action_items", "").splitlines()}
+    try:
+        notes, items = parse_summary_request(payload)
+        if request.form.get("action") == "send":
+            summaries.start_sending(event, notes, items, owner=current_user.id)
+            flash("The summary is on its way to every attendee.", "info")
+        else:
+            summaries.save_draft(event, notes, items)
+            flash("Draft saved.", "info")
+    except InvalidField as invalid:
+        flash(f"{invalid.field}: {invalid.message}", "error")
+    except summaries.SummaryAlreadySent:
+        flash("The summary was already sent.", "error")
+    return redirect(url_for("events.show_event", event_id=event.id) + "#summary")
+
+
+@pages.post("/events/<event_id>/carry-over/<question_id>")
+@login_required
+def carry_over(event_id: str, question_id: str):
+    event = event_service.event_of(current_user, event_id)
+    if event is None or summaries.carry_over(event, question_id) is None:
+        abort(404)
+    flash("The question is on this town hall's board.", "info")
+    return redirect(url_for("events.show_event", event_id=event.id) + "#questions")
