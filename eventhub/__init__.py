@@ -34,7 +34,8 @@ def create_app(settings: dict | None = None):
     app.config.update(config)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # hide_parameters: database errors in logs never show values (token hashes, question text).
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config["EVENTHUB_BASE_URL"].startswith("https://"),
