@@ -1,0 +1,81 @@
+"""What a careless or hostile client sends: every field of every write endpoint given every wrong kind of
+value answers a 4xx with a message, never a 5xx, and nothing already stored is lost."""
+
+import pytest
+
+from eventhub.extensions import db, jobs
+from eventhub.models import Attendee
+from eventhub.services.events import personal_token
+
+HOSTILE = [None, True, -1, 10**30, 1.5, "", " ", "x" * 20_000, [], {}, ["a"], {"a": 1}, "2027-13-45T99:99:99Z",
+           "NaN", "\u0000", "<script>alert(1)</script>", "../../etc/passwd", "'; DROP TABLE events; --"]
+
+EVENT = {"title": "Town hall", "start": "2030-03-05T14:00:00Z", "timezone": "America/New_York",
+         "duration_minutes": 60, "every": None, "questions_close": None, "moderation": False,
+         "groups": [{"name": "Manila", "timezone": "Asia/Manila"}],
+         "attendees": [{"email": "ana@example.com", "name": "Ana", "group": "Manila"}]}
+EVENT_FIELDS = ["title", "description", "start", "occurrences", "timezone", "duration_minutes", "every",
+                "questions_close", "moderation", "groups", "attendees"]
+
+
+def _check(response):
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)[:300]
+    assert response.json["error"]["message"]
+
+
+@pytest.mark.parametrize("field", EVENT_FIELDS)
+def test_creating_with_any_hostile_value_is_a_4xx_or_a_clean_success(client, auth_headers, field):
+    for value in HOSTILE:
+        response = client.post("/api/v1/events", json={**EVENT, field: value}, headers=auth_headers)
+        if response.status_code != 201:
+            _check(response)
+    for value in HOSTILE:
+        for nested in ({"attendees": [{**EVENT["attendees"][0], "email": value}]},
+                       {"attendees": [{**EVENT["attendees"][0], "name": value}]},
+                       {"attendees": [{**EVENT["attendees"][0], "timezone": value}]},
+                       {"groups": [{"name": value, "timezone": "UTC"}]}, {"attendees": [value]}):
+            response = client.post("/api/v1/events", json={**EVENT, **nested}, headers=auth_headers)
+            if response.status_code != 201:
+                _check(response)
+
+
+def test_a_bad_change_answers_4xx_and_loses_nothing(client, auth_headers):
+    created = client.post("/api/v1/events", json=EVENT, headers=auth_headers).json
+    jobs.wait_local()
+    before = client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json
+    for field in EVENT_FIELDS + ["unknown_field"]:
+        for value in HOSTILE:
+            response = client.patch(f"/api/v1/events/{created['id']}", json={field: value}, headers=auth_headers)
+            if response.status_code != 200:
+                _check(response)
+                assert client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json["title"]
+    for body in (b"[]", b"{", b"null", b'"x"'):
+        _check(client.patch(f"/api/v1/events/{created['id']}", data=body, content_type="application/json",
+                            headers=auth_headers))
+    after = client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json
+    assert after["attendees"] >= 0 and after["id"] == before["id"]
+
+
+def test_moderation_and_summary_endpoints_refuse_hostile_bodies_with_4xx(client, auth_headers):
+    created = client.post("/api/v1/events", json=EVENT, headers=auth_headers).json
+    attendee = db.session.query(Attendee).filter_by(event_id=created["id"]).one()
+    token = personal_token(attendee.id)
+    question = client.post(f"/api/v1/ask/{token}/questions", json={"text": "A fair question?"}).json["id"]
+    for value in HOSTILE:
+        for path, body in ((f"/api/v1/questions/{question}", {"status": value}),
+                           (f"/api/v1/questions/{question}", {"answer": value})):
+            response = client.patch(path, json=body, headers=auth_headers)
+            if response.status_code != 200:
+                _check(response)
+        _check(client.post(f"/api/v1/questions/{question}/merge", json={"into": value}, headers=auth_headers))
+        for body in ({"notes": value}, {"action_items": value}, {"action_items": [value]}):
+            response = client.post(f"/api/v1/events/{created['id']}/summary", json=body, headers=auth_headers)
+            if response.status_code != 202:
+                _check(response)
+            else:
+                jobs.wait_local()
+                break
+        for path in (f"/api/v1/ask/{value}", f"/api/v1/events/{value}", f"/api/v1/jobs/{value}"):
+            if isinstance(value, str) and value.strip() and "\u0000" not in value and "/" not in value:
+                assert client.get(path, headers=auth_headers).status_code < 500
+    assert client.get(f"/api/v1/ask/{token}").json["questions"][0]["id"] == question
