@@ -144,6 +144,21 @@ def smtp_server():
 
 
 @pytest.fixture
+def mail(app, smtp_server):
+    """Every email the app sends goes to a real SMTP server on loopback; yields what it received."""
+    sink, host, port = smtp_server
+    app.config.update(SMTP_HOST=host, SMTP_PORT=port)
+    return sink
+
+
+@pytest.fixture
+def rq_settings(settings, redis_url):
+    """Jobs go to RQ on a real Redis (ask for this before `app`, so the app is built with it)."""
+    settings.update(REDIS_URL=redis_url, RQ_QUEUE="eventhub-test")
+    return settings
+
+
+@pytest.fixture
 def live_server(app):
     """The app served over real HTTP on loopback; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)

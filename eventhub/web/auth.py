@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
@@ -73,3 +73,23 @@ def organizer_required(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def api_event(event_id: str):
+    """The API organizer's own town hall, or ApiError 404 (another organizer's is as good as missing)."""
+    from eventhub.services.events import event_of
+
+    event = event_of(g.organizer, event_id)
+    if event is None:
+        raise ApiError(404, "No such town hall.")
+    return event
+
+
+def page_event(event_id: str):
+    """The signed-in organizer's own town hall, or a 404 page."""
+    from eventhub.services.events import event_of
+
+    event = event_of(current_user, event_id)
+    if event is None:
+        abort(404)
+    return event

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -19,7 +19,7 @@ from eventhub.models import Attendee, Delivery, Organizer, utcnow
 from eventhub.services import events as event_service
 from eventhub.services import organizers, questions, summaries
 from eventhub.services.invites import calendar_event, invite_context
-from eventhub.web.auth import organizer_required
+from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError, json_object
 
 api = Blueprint("events_api", __name__, url_prefix="/api/v1")
@@ -27,13 +27,6 @@ pages = Blueprint("events", __name__)
 
 
 # --- API -------------------------------------------------------------------------------------------------
-
-
-def _own_event(event_id: str):
-    event = event_service.event_of(g.organizer, event_id)
-    if event is None:
-        raise ApiError(404, "No such town hall.")
-    return event
 
 
 @api.post("/events")
@@ -53,13 +46,13 @@ def list_events():
 @api.get("/events/<event_id>")
 @organizer_required
 def get_event(event_id: str):
-    return jsonify(event_service.event_json(_own_event(event_id)))
+    return jsonify(event_service.event_json(api_event(event_id)))
 
 
 @api.patch("/events/<event_id>")
 @organizer_required
 def change_event(event_id: str):
-    event = _own_event(event_id)
+    event = api_event(event_id)
     if event.status == "cancelled":
         raise ApiError(409, "The town hall is cancelled; create a new one instead.")
     payload = json_object()
@@ -71,7 +64,7 @@ def change_event(event_id: str):
 @api.delete("/events/<event_id>")
 @organizer_required
 def cancel_event(event_id: str):
-    event = _own_event(event_id)
+    event = api_event(event_id)
     event_service.cancel_event(event)
     return jsonify(event_service.event_json(event))
 
@@ -79,7 +72,7 @@ def cancel_event(event_id: str):
 @api.get("/events/<event_id>/attendees")
 @organizer_required
 def list_attendees(event_id: str):
-    return jsonify({"attendees": attendee_rows(_own_event(event_id))})
+    return jsonify({"attendees": attendee_rows(api_event(event_id))})
 
 
 @api.get("/events/<event_id>/invite.ics")
@@ -125,13 +118,6 @@ def attendee_rows(event) -> list[dict]:
 # --- pages -----------------------------------------------------------------------------------------------
 
 
-def _page_event(event_id: str):
-    event = event_service.event_of(current_user, event_id)
-    if event is None:
-        abort(404)
-    return event
-
-
 @pages.route("/events/new", methods=["GET", "POST"])
 @login_required
 def new_event():
@@ -152,7 +138,7 @@ def new_event():
 @pages.get("/events/<event_id>")
 @login_required
 def show_event(event_id: str):
-    event = _page_event(event_id)
+    event = page_event(event_id)
     organizer = db.session.get(Organizer, event.organizer_id)
     links = invite_context(event, _OrganizerView(event), calendar_event(event, organizer))
     return render_template("events/show.html", event=event, summary=event_service.event_json(event),
@@ -167,7 +153,7 @@ def show_event(event_id: str):
 @login_required
 def event_status(event_id: str):
     """What the page polls: the invites' state and the running job's progress."""
-    event = _page_event(event_id)
+    event = page_event(event_id)
     summary = summaries.summary_json(event)
     return jsonify({"invites": event_service.delivery_counts(event), "job": _job(event.last_job_id),
                     "summary_job": _job(summary["job_id"]), "summary_status": summary["status"],
@@ -184,7 +170,7 @@ def _job(job_id: str | None) -> dict | None:
 @pages.post("/events/<event_id>/cancel")
 @login_required
 def cancel_event_page(event_id: str):
-    event = _page_event(event_id)
+    event = page_event(event_id)
     event_service.cancel_event(event)
     flash(f"{event.title} is cancelled; every attendee is sent a cancellation.", "info")
     return redirect(url_for("events.show_event", event_id=event.id))

@@ -13,9 +13,8 @@ from flask_login import current_user, login_required
 
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.questions import TextTooLong, spreadsheet_safe
-from eventhub.services import events as event_service
 from eventhub.services import questions
-from eventhub.web.auth import organizer_required
+from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError, json_object
 
 api = Blueprint("questions_api", __name__, url_prefix="/api/v1")
@@ -74,10 +73,7 @@ def unvote(token: str, question_id: str):
 @api.get("/events/<event_id>/questions")
 @organizer_required
 def moderation_list(event_id: str):
-    event = event_service.event_of(g.organizer, event_id)
-    if event is None:
-        raise ApiError(404, "No such town hall.")
-    return jsonify({"questions": questions.moderation_list(event)})
+    return jsonify({"questions": questions.moderation_list(api_event(event_id))})
 
 
 def _own_question(question_id: str):
@@ -164,17 +160,10 @@ def vote_page(token: str, question_id: str, action: str):
     return redirect(url_for("questions.ask_page", token=token))
 
 
-def _own_page_event(event_id: str):
-    event = event_service.event_of(current_user, event_id)
-    if event is None:
-        abort(404)
-    return event
-
-
 @pages.post("/events/<event_id>/questions/<question_id>")
 @login_required
 def moderate_page(event_id: str, question_id: str):
-    event = _own_page_event(event_id)
+    event = page_event(event_id)
     question = questions.question_of(current_user.id, question_id)
     if question is None or question.event_id != event.id:
         abort(404)
@@ -195,7 +184,7 @@ def moderate_page(event_id: str, question_id: str):
 @login_required
 def export_questions(event_id: str):
     """The questions as CSV; text a spreadsheet would run as a formula is defused."""
-    event = _own_page_event(event_id)
+    event = page_event(event_id)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["votes", "status", "question", "answer"])

@@ -9,26 +9,18 @@ from eventhub.domain.errors import InvalidField
 from eventhub.domain.summaries import parse_summary_request
 from eventhub.extensions import db
 from eventhub.models import Event, Summary
-from eventhub.services import events as event_service
 from eventhub.services import summaries
-from eventhub.web.auth import organizer_required
+from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError, json_object
 
 api = Blueprint("summaries_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("summaries", __name__)
 
 
-def _own_event(event_id: str) -> Event:
-    event = event_service.event_of(g.organizer, event_id)
-    if event is None:
-        raise ApiError(404, "No such town hall.")
-    return event
-
-
 @api.post("/events/<event_id>/summary")
 @organizer_required
 def send_summary(event_id: str):
-    event = _own_event(event_id)
+    event = api_event(event_id)
     notes, items = parse_summary_request(json_object())
     try:
         job_id = summaries.start_sending(event, notes, items, owner=g.organizer.id)
@@ -40,7 +32,7 @@ def send_summary(event_id: str):
 @api.get("/events/<event_id>/summary")
 @organizer_required
 def get_summary(event_id: str):
-    return jsonify(summaries.summary_json(_own_event(event_id)))
+    return jsonify(summaries.summary_json(api_event(event_id)))
 
 
 @pages.get("/events/<event_id>/summary")
@@ -56,9 +48,7 @@ def public_summary(event_id: str):
 @pages.post("/events/<event_id>/summary")
 @login_required
 def edit_summary(event_id: str):
-    event = event_service.event_of(current_user, event_id)
-    if event is None:
-        abort(404)
+    event = page_event(event_id)
     payload = {"notes": request.form.get("notes", ""),
                "action_items": request.form.get("action_items", "").splitlines()}
     try:
@@ -79,8 +69,8 @@ def edit_summary(event_id: str):
 @pages.post("/events/<event_id>/carry-over/<question_id>")
 @login_required
 def carry_over(event_id: str, question_id: str):
-    event = event_service.event_of(current_user, event_id)
-    if event is None or summaries.carry_over(event, question_id) is None:
+    event = page_event(event_id)
+    if summaries.carry_over(event, question_id) is None:
         abort(404)
     flash("The question is on this town hall's board.", "info")
     return redirect(url_for("events.show_event", event_id=event.id) + "#questions")

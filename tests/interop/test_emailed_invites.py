@@ -3,7 +3,6 @@ ical.js, and a real CalDAV server (Radicale) that stores, updates and cancels th
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from icalendar import Calendar
 
 from eventhub.extensions import jobs
@@ -11,13 +10,6 @@ from tests.interop.test_radicale import expanded, read_back, store
 
 # Weekly at 14:00 UTC across the US change of 10 March 2030: 09:00 then 10:00 in New York.
 PLAN = [datetime(2030, 3, 5, 14, tzinfo=UTC) + timedelta(weeks=week) for week in range(6)]
-
-
-@pytest.fixture
-def mail(app, smtp_server):
-    sink, host, port = smtp_server
-    app.config.update(SMTP_HOST=host, SMTP_PORT=port)
-    return sink
 
 
 def _emailed_calendars(sink) -> list[bytes]:

@@ -1,23 +1,8 @@
 """Invites through real RQ: a worker on Redis runs the fan-out and reports progress."""
 
-import pytest
 from rq import SimpleWorker
 
 from eventhub.extensions import jobs
-
-
-@pytest.fixture
-def rq_settings(settings, redis_url):
-    settings["REDIS_URL"] = redis_url
-    settings["RQ_QUEUE"] = "eventhub-test"
-    return settings
-
-
-@pytest.fixture
-def mail(app, smtp_server):
-    sink, host, port = smtp_server
-    app.config.update(SMTP_HOST=host, SMTP_PORT=port)
-    return sink
 
 
 def test_a_real_worker_sends_every_invite_and_the_job_reports_done(rq_settings, app, client, auth_headers, mail):

@@ -2,25 +2,11 @@
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 
 from eventhub.extensions import jobs
 from eventhub.jobs.questions import send_question_reminder
-
-
-@pytest.fixture
-def rq_settings(settings, redis_url):
-    settings["REDIS_URL"] = redis_url
-    settings["RQ_QUEUE"] = "eventhub-test"
-
-
-@pytest.fixture
-def mail(app, smtp_server):
-    sink, host, port = smtp_server
-    app.config.update(SMTP_HOST=host, SMTP_PORT=port)
-    return sink
 
 
 def _iso(moment: datetime) -> str:

@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
@@ -15,13 +14,6 @@ from tests.conftest import ROOT
 from tests.jobs import sample_jobs
 
 NO_RETRY = JobPolicy(timeout=30, retry_intervals=(), result_ttl=60)
-
-
-@pytest.fixture
-def rq_settings(settings, redis_url):
-    settings["REDIS_URL"] = redis_url
-    settings["RQ_QUEUE"] = "eventhub-test"
-    return settings
 
 
 def _work(app):

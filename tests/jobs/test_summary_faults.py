@@ -49,8 +49,10 @@ def sink():
 
 
 @pytest.fixture
-def rq_settings(settings, redis_url):
-    settings.update(REDIS_URL=redis_url, RQ_QUEUE="eventhub-faults", SUMMARY_RETRY_INTERVALS=(1, 1, 2, 2, 3, 3, 5))
+def fault_settings(rq_settings):
+    """Short retry intervals, so a mail server's outage is waited out within the test."""
+    rq_settings.update(RQ_QUEUE="eventhub-faults", SUMMARY_RETRY_INTERVALS=(1, 1, 2, 2, 3, 3, 5))
+    return rq_settings
 
 
 class Workers:
@@ -86,7 +88,7 @@ class Workers:
 
 
 @pytest.fixture
-def workers(rq_settings, settings, sink, tmp_path):
+def workers(fault_settings, settings, sink, tmp_path):
     group = Workers(settings, sink, tmp_path / "workers.log")
     yield group
     group.stop_all()

@@ -6,7 +6,6 @@ import urllib.request
 import zlib
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import inspect, select
 
 from eventhub.extensions import db, jobs
@@ -14,12 +13,6 @@ from eventhub.models import Attendee, Question, Vote
 from eventhub.services.events import personal_token
 
 QUESTION_TABLES = ("questions", "votes", "question_keys")
-
-
-@pytest.fixture
-def rq_settings(settings, redis_url):
-    settings["REDIS_URL"] = redis_url
-    settings["RQ_QUEUE"] = "eventhub-test"
 
 
 def _post(url, body):

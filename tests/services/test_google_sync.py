@@ -67,13 +67,6 @@ def google(app, tmp_path):
     server.shutdown()
 
 
-@pytest.fixture
-def mail(app, smtp_server):
-    sink, host, port = smtp_server
-    app.config.update(SMTP_HOST=host, SMTP_PORT=port)
-    return sink
-
-
 BODY = {"title": "Q1 Town Hall", "start": "2030-03-05T14:00:00Z", "timezone": "America/New_York",
         "attendees": [{"email": "ana@example.com", "name": "Ana"}]}
 

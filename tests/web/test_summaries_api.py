@@ -10,13 +10,6 @@ from eventhub.services.events import personal_token
 
 
 @pytest.fixture
-def mail(app, smtp_server):
-    sink, host, port = smtp_server
-    app.config.update(SMTP_HOST=host, SMTP_PORT=port)
-    return sink
-
-
-@pytest.fixture
 def held(client, auth_headers, mail):
     """A town hall with questions, votes and one answer; the invites already sent."""
     start = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
