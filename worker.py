@@ -33,7 +33,8 @@ def release_dead_scheduler_locks(connection: Redis, queue_names: list[str]) -> l
         info = connection.hgetall(f"rq:scheduler:{owner.decode()}")
         hostname = info.get(b"hostname", b"").decode()
         pid = int(info.get(b"pid", b"0") or 0)
-        if hostname == socket.gethostname() and (pid == 0 or not _process_alive(pid)):
+        # No record left (it expired with its heartbeats), or a process of this host that is gone.
+        if not info or (hostname == socket.gethostname() and not _process_alive(pid)):
             connection.delete(lock_key)
             released.append(name)
     return released
