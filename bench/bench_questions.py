@@ -1,0 +1,398 @@
+"""Benchmark of anonymous questions: asking and voting through the real app under gunicorn, on SQLite and PostgreSQL.
+
+For each database (a fresh SQLite file in a temporary folder, as the app configures it; and PostgreSQL
+`eventhub_bench`, its schema dropped and recreated each run) a town hall of 2,000 attendees is created
+through `POST /api/v1/events` (Flask's test client), 100 of them ask one question each, and the app is
+served by `gunicorn wsgi:app` with `REDIS_URL` on the bench Redis, so the per-link limits are shared by
+every worker. Each server configuration then gets:
+
+1. asking: wrk over 64 connections for 5 s, a Lua script cycling through the 2,000 links so that no link
+   passes its 10 questions an hour;
+2. voting: the same, each request a (link, question) pair not used before in the run;
+3. 64 concurrent voters on one question: 64 threads with a link each, released by a barrier, each voting
+   twice; the count on the board and in the database must be exactly 64.
+
+Every response status is counted (a `response` hook in the Lua script); a 5xx is explained from the
+server's log (gunicorn's `--capture-output`). Figures only, never part of the test run's pass/fail.
+Run alone with `python -m bench.run questions`; `BENCH_POSTGRES_URL` overrides the PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bench.baselines import delete_queue_keys, fmt_rate, load, load_tool, ratio_text, redis_url, serve_with_gunicorn
+
+ATTENDEES = 2_000
+QUESTIONS = 100  # gcd(ATTENDEES + 1, QUESTIONS) == 1, so the vote sequence repeats no (link, question) pair
+CONNECTIONS = 64
+SECONDS = 5
+VOTERS = 64
+POSTGRES_URL = "postgresql+psycopg://eventhub@127.0.0.1:5432/eventhub_bench"
+SECRET_KEY = "bench-questions-secret"
+WRK_THREADS = 2  # what bench.baselines.load runs wrk with
+# (label, gunicorn worker class, workers, threads): the first is the bare-Flask baseline's own configuration
+SERVERS = (("2 sync workers", "sync", 2, 1), ("4 gthread workers x 4 threads", "gthread", 4, 4))
+
+
+# ---------------------------------------------------------------- the town hall
+
+
+def app_settings(database_url: str, queue_name: str) -> dict:
+    return {"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "REDIS_URL": redis_url(),
+            "RQ_QUEUE": queue_name, "EVENTHUB_BASE_URL": "http://eventhub.bench"}
+
+
+def reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
+def prepare(settings: dict) -> dict:
+    """Schema, organizer, a town hall of ATTENDEES through the API, QUESTIONS asked by as many links."""
+    from flask_migrate import upgrade
+    from sqlalchemy import select
+
+    from eventhub import create_app
+    from eventhub.extensions import db
+    from eventhub.models import Attendee
+    from eventhub.services.events import personal_token
+    from eventhub.services.organizers import create_organizer
+
+    app = create_app(settings)
+    with app.app_context():
+        upgrade()
+        _, api_token = create_organizer(f"org-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery staple")
+    start = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    payload = {"title": "Bench town hall", "start": start, "duration_minutes": 60, "timezone": "Europe/London",
+               "groups": [{"name": "Manila", "timezone": "Asia/Manila"},
+                          {"name": "London", "timezone": "Europe/London"}],
+               "attendees": [{"email": f"person{n:05d}@example.com", "group": ("Manila", "London")[n % 2]}
+                             for n in range(ATTENDEES)]}
+    client = app.test_client()
+    created = client.post("/api/v1/events", json=payload, headers={"Authorization": f"Bearer {api_token}"})
+    if created.status_code != 201:
+        raise RuntimeError(f"creating the town hall failed: {created.status_code} {created.get_data(as_text=True)}")
+    event_id = created.json["id"]
+    with app.app_context():
+        ids = db.session.scalars(select(Attendee.id).where(Attendee.event_id == event_id).order_by(Attendee.email))
+        tokens = [personal_token(attendee_id) for attendee_id in ids]
+        db.session.remove()
+    questions = []
+    for n in range(QUESTIONS):  # asked by the last QUESTIONS links; the voters test uses the first 64
+        asked = client.post(f"/api/v1/ask/{tokens[-1 - n]}/questions", json={"text": f"Seeded question {n}?"})
+        if asked.status_code != 201:
+            raise RuntimeError(f"seeding a question failed: {asked.status_code} {asked.get_data(as_text=True)}")
+        questions.append(asked.json["id"])
+    return {"app": app, "event_id": event_id, "tokens": tokens, "questions": questions}
+
+
+def sqlite_settings(app) -> str:
+    """The journal mode, sync level and busy timeout the app's own connections end up with."""
+    from sqlalchemy import text
+
+    from eventhub.extensions import db
+
+    with app.app_context():
+        try:
+            found = {name: db.session.execute(text(f"PRAGMA {name}")).scalar()
+                     for name in ("journal_mode", "synchronous", "busy_timeout")}
+        finally:
+            db.session.remove()
+    return (f"journal_mode={found['journal_mode']}, synchronous={found['synchronous']}, "
+            f"busy_timeout={found['busy_timeout']} ms")
+
+
+def db_vote_count(app, question_id: str) -> int:
+    from sqlalchemy import func, select
+
+    from eventhub.extensions import db
+    from eventhub.models import Vote
+
+    with app.app_context():
+        try:
+            return db.session.scalar(select(func.count()).select_from(Vote).where(Vote.question_id == question_id))
+        finally:
+            db.session.remove()
+
+
+def cleanup_redis(app, event_id: str | None, tokens: list[str], windows: set[int], queue_name: str) -> None:
+    """This run's rate-limit counters (by the links' pseudonyms) and its queue; nothing else in the bench Redis."""
+    from redis import Redis
+    from rq import Queue
+
+    from eventhub.domain.questions import voter_pseudonym
+    from eventhub.extensions import db
+    from eventhub.models import QuestionKey
+
+    connection = Redis.from_url(redis_url())
+    try:
+        if app is not None and event_id:
+            with app.app_context():
+                row = db.session.get(QuestionKey, event_id)
+                key = row.key if row is not None else None
+                db.session.remove()
+            if key is not None:
+                names = [f"eventhub:rate:{kind}:{voter_pseudonym(key, token)}:{window}"
+                         for token in tokens for kind in ("ask", "vote") for window in windows]
+                for i in range(0, len(names), 1000):
+                    connection.delete(*names[i:i + 1000])
+        queue = Queue(queue_name, connection=connection)
+        job_ids = set(queue.get_job_ids()) | set(queue.scheduled_job_registry.get_job_ids())
+        delete_queue_keys(connection, queue, job_ids)
+    finally:
+        connection.close()
+
+
+# ---------------------------------------------------------------- load scripts (wrk Lua)
+
+
+def _lua_list(values: list[str]) -> str:
+    return "{" + ",".join(json.dumps(v) for v in values) + "}"
+
+
+def lua_script(kind: str, tokens: list[str], questions: list[str], offset: int, statuses_file: str) -> str:
+    """wrk Lua: request number i (over all threads, from `offset`) asks with link i, or votes with the i-th
+    (link, question) pair; every status is counted and written to `statuses_file` when wrk is done."""
+    if kind == "ask":
+        make = ('local token = tokens[(i % #tokens) + 1]\n'
+                '  return wrk.format("POST", "/api/v1/ask/" .. token .. "/questions", nil,'
+                ' \'{"text": "Bench question number \' .. i .. \'?"}\')')
+    else:
+        make = ('local token = tokens[(i % #tokens) + 1]\n'
+                '  local question = questions[((i + math.floor(i / #tokens)) % #questions) + 1]\n'
+                '  return wrk.format("POST", "/api/v1/ask/" .. token .. "/questions/" .. question .. "/vote")')
+    return f"""
+tokens = {_lua_list(tokens)}
+questions = {_lua_list(questions)}
+local threads, created = {{}}, 0
+function setup(thread)
+  thread:set("id", created)
+  created = created + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  n = 0
+  statuses = {{}}
+end
+request = function()
+  local i = {offset} + n * {WRK_THREADS} + id
+  n = n + 1
+  {make}
+end
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local out = io.open({json.dumps(statuses_file)}, "w")
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do out:write(status, " ", count, "\\n") end
+  end
+  out:close()
+end
+"""
+
+
+def read_statuses(path: Path) -> Counter:
+    counts: Counter = Counter()
+    with contextlib.suppress(FileNotFoundError):
+        for line in path.read_text().split("\n"):
+            if line.strip():
+                status, count = line.split()
+                counts[int(status)] += int(count)
+    return counts
+
+
+def statuses_text(counts: Counter) -> str:
+    return ", ".join(f"{status}: {count:,}" for status, count in sorted(counts.items())) or "none recorded"
+
+
+# ---------------------------------------------------------------- 64 concurrent voters on one question
+
+
+def concurrent_voters(base_url: str, tokens: list[str], question_id: str) -> tuple[Counter, int]:
+    """VOTERS threads, one link each, released together; each votes twice. Returns (statuses, board count)."""
+    parts = urlsplit(base_url)
+    barrier = threading.Barrier(VOTERS)
+    statuses: Counter = Counter()
+    lock = threading.Lock()
+
+    def voter(token: str):
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        barrier.wait()
+        for _ in range(2):
+            try:
+                conn.request("POST", f"/api/v1/ask/{token}/questions/{question_id}/vote")
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException) as error:
+                status, conn = type(error).__name__, http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+            with lock:
+                statuses[status] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=voter, args=(token,)) for token in tokens[:VOTERS]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        conn.request("GET", f"/api/v1/ask/{tokens[VOTERS]}")
+        board = json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+    votes = next((q["votes"] for q in board["questions"] if q["id"] == question_id), -1)
+    return statuses, votes
+
+
+def ask_one(base_url: str, token: str, text: str) -> str:
+    parts = urlsplit(base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        conn.request("POST", f"/api/v1/ask/{token}/questions", body=json.dumps({"text": text}),
+                     headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    if response.status != 201:
+        raise RuntimeError(f"asking failed: {response.status} {body[:300]!r}")
+    return json.loads(body)["id"]
+
+
+# ---------------------------------------------------------------- server errors, from the server's own log
+
+
+def server_errors(log_path: Path) -> Counter:
+    """Unhandled errors and worker timeouts in the server's log, counted by where and the exception's last line."""
+    found: Counter = Counter()
+    if not log_path.exists():
+        return found
+    text = log_path.read_text(errors="replace")
+    for block in re.split(r"(?=^\S.*unhandled error on )", text, flags=re.M)[1:]:
+        where = re.search(r"unhandled error on (\S+ \S+)", block).group(1)
+        last = [line for line in block.split("\n")[1:] if re.match(r"^[\w.]+(Error|Exception|Timeout)\b", line)]
+        found[f"{where}: {last[-1][:200] if last else 'see the log'}"] += 1
+    timeouts = len(re.findall(r"WORKER TIMEOUT", text))
+    if timeouts:
+        found["gunicorn WORKER TIMEOUT (a worker killed mid-request)"] += timeouts
+    return found
+
+
+# ---------------------------------------------------------------- the benchmark
+
+
+def bench_database(name: str, database_url: str, folder: Path, baselines: dict, figures: dict) -> None:
+    queue_name = f"bench-questions-{uuid.uuid4().hex[:12]}"
+    settings = app_settings(database_url, queue_name)
+    windows = {int(time.time()) // 3600}
+    state: dict = {"app": None, "event_id": None, "tokens": []}
+    try:
+        state = prepare(settings)
+        app, tokens, questions = state["app"], state["tokens"], state["questions"]
+        if name == "sqlite":
+            print(f"sqlite: fresh file; the app's connections have {sqlite_settings(app)}; gunicorn's worker "
+                  f"timeout is its default (30 s)")
+        flask_rps = baselines.get("flask_rps")
+        offsets = {"ask": 0, "vote": 0}
+        for label, worker_class, workers, threads in SERVERS:
+            log_path = folder / f"gunicorn-{name}-{worker_class}.log"
+            env = {key: str(value) for key, value in settings.items()}
+            env["GUNICORN_CMD_ARGS"] = f"--threads {threads} --error-logfile {log_path} --capture-output"
+            line, results = [], {}
+            with serve_with_gunicorn("wsgi:app", env=env, workers=workers, worker_class=worker_class,
+                                     ready_path="/api/v1/ask/none") as base_url:
+                for kind in ("ask", "vote"):
+                    statuses_file = folder / f"statuses-{kind}.txt"
+                    script = lua_script(kind, tokens, questions, offsets[kind], str(statuses_file))
+                    results[kind] = load(f"{base_url}/", CONNECTIONS, SECONDS, method="POST",
+                                         headers={"Content-Type": "application/json"}, lua_script=script)
+                    results[kind]["statuses"] = read_statuses(statuses_file)
+                    offsets[kind] += (results[kind]["requests"] or 0) + 1000
+                target = ask_one(base_url, tokens[VOTERS + 1], f"One question for {VOTERS} voters ({label})?")
+                voter_statuses, board_votes = concurrent_voters(base_url, tokens, target)
+            stored_votes = db_vote_count(app, target)
+            windows.add(int(time.time()) // 3600)
+
+            key = f"questions_{name}_{worker_class}{workers}"
+            for kind in ("ask", "vote"):
+                result = results[kind]
+                non_2xx = sum(c for s, c in result["statuses"].items() if not 200 <= s < 300)
+                ratio = ratio_text(result["rps"], flask_rps, "bare flask")
+                line.append(f"{kind} {fmt_rate(result['rps'])} req/s ({ratio}), p99 {result['p99_ms']:.0f} ms")
+                print(f"  {name} {label}, {kind}: {result['requests']:,} requests over {CONNECTIONS} connections, "
+                      f"statuses {statuses_text(result['statuses'])}; non-2xx {non_2xx:,}; wrk socket errors and "
+                      f"timeouts {max(result['errors'] - non_2xx, 0):,} (wrk counts a response slower than 2 s "
+                      f"as a timeout, and still counts it when it arrives)")
+                figures[f"{key}_{kind}_rps"] = round(result["rps"], 1)
+                figures[f"{key}_{kind}_p99_ms"] = round(result["p99_ms"], 1)
+                figures[f"{key}_{kind}_non_2xx"] = non_2xx
+            exact = board_votes == VOTERS and stored_votes == VOTERS
+            print(f"  {name} {label}, {VOTERS} concurrent voters x 2 votes each: statuses "
+                  f"{statuses_text(voter_statuses)}; board {board_votes}, database {stored_votes}")
+            mismatch = f"MISMATCH: board {board_votes}/{VOTERS}, database {stored_votes}/{VOTERS}"
+            print(f"  exact vote count: {f'{VOTERS}/{VOTERS} OK' if exact else mismatch}")
+            errors = server_errors(log_path)
+            for what, count in errors.most_common():
+                print(f"  server error ({name}, {label}): {count:,}x {what}")
+            figures[f"{key}_voters_exact"] = exact
+            figures[f"{key}_server_errors"] = sum(errors.values())
+            line.append(f"{VOTERS} concurrent voters: " + (f"{VOTERS}/{VOTERS} OK" if exact else
+                                                           f"{board_votes}/{VOTERS} board, {stored_votes} db"))
+            print(f"questions {name} ({label}): " + "; ".join(line))
+    finally:
+        cleanup_redis(state.get("app"), state.get("event_id"), state.get("tokens", []), windows, queue_name)
+        if state.get("app") is not None:
+            from eventhub.extensions import db
+
+            with state["app"].app_context():
+                db.engine.dispose()
+
+
+def run(baselines: dict) -> dict:
+    """Ask and vote under load on SQLite and PostgreSQL; print figures, ratios and the exact-count check."""
+    if load_tool() != "wrk":
+        raise RuntimeError("bench_questions needs wrk (its Lua script varies the links); none found")
+    print(f"town hall of {ATTENDEES:,} attendees, {QUESTIONS} seeded questions; wrk, {CONNECTIONS} connections, "
+          f"{SECONDS} s each; rate limits on {redis_url()}; bare flask is 2 sync workers "
+          f"({fmt_rate(baselines['flask_rps']) + ' req/s' if baselines.get('flask_rps') else 'not measured'})")
+    figures: dict = {}
+    with tempfile.TemporaryDirectory(prefix="bench-questions-") as folder:
+        sqlite_dir = Path(folder, "sqlite")
+        sqlite_dir.mkdir()
+        bench_database("sqlite", f"sqlite:///{sqlite_dir / 'bench.db'}", Path(folder), baselines, figures)
+        postgres_url = os.environ.get("BENCH_POSTGRES_URL") or POSTGRES_URL
+        try:
+            reset_postgres(postgres_url)
+        except Exception as error:  # no PostgreSQL here: say so, keep the SQLite figures
+            print(f"postgresql: skipped, cannot reset {urlsplit(postgres_url).path.lstrip('/')}: "
+                  f"{type(error).__name__}: {str(error).splitlines()[0]}")
+        else:
+            print(f"postgresql: database {urlsplit(postgres_url).path.lstrip('/')}, schema dropped and recreated")
+            bench_database("postgresql", postgres_url, Path(folder), baselines, figures)
+    return figures
+
+
+if __name__ == "__main__":
+    run({})
