@@ -55,10 +55,10 @@ class Board:
         if attendee is None or attendee.removed:
             raise NotFound("no such link")
         self.token = token
+        self.attendee = attendee
         self.now = now or utcnow()
         self.event: Event = db.session.get(Event, attendee.event_id)
         self.open = window_open(self.event, self.now)
-        self.voter_group = _nameable_group(attendee)
         key = event_key(self.event) if self.open else None
         self.voter = voter_pseudonym(key, token) if key is not None else None
 
@@ -79,7 +79,7 @@ class Board:
         self._require_open()
         if not limiter.allow(f"vote:{self.voter}", VOTES_PER_HOUR, 3600):
             raise RateLimited("too many votes from this link this hour")
-        db.session.add(Vote(question_id=question.id, voter=self.voter, voter_group=self.voter_group,
+        db.session.add(Vote(question_id=question.id, voter=self.voter, voter_group=_nameable_group(self.attendee),
                             created_hour=rounded_to_hour(self.now)))
         try:
             db.session.commit()
