@@ -22,7 +22,7 @@ def create_app(settings: dict | None = None):
 
     from eventhub import log_privacy
     from eventhub.config import load_settings
-    from eventhub.extensions import csrf, db, jobs, login_manager, migrate
+    from eventhub.extensions import csrf, db, jobs, login_manager, migrate, use_sqlite_write_ahead_log
 
     app = Flask(
         __name__,
@@ -45,6 +45,8 @@ def create_app(settings: dict | None = None):
     )
 
     db.init_app(app)
+    with app.app_context():
+        use_sqlite_write_ahead_log(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 from itertools import pairwise
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
@@ -171,10 +172,16 @@ def _check(event: CalendarEvent, method: str, attendees: tuple[CalendarAttendee,
 
 def _plan_series(event: CalendarEvent, zone: tzinfo) -> _Series | None:
     """The rule whose instances match the most planned occurrences exactly (fewest overrides)."""
-    if len(event.occurrences) == 1:
+    return _series_for(tuple(event.occurrences), event.every, zone)
+
+
+# Every attendee's calendar of a town hall has the same series: planned once, not once per invitation.
+@lru_cache(maxsize=256)
+def _series_for(occurrences: tuple[datetime, ...], every: str | None, zone: tzinfo) -> _Series | None:
+    if len(occurrences) == 1:
         return None
-    walls = [zones.to_local(start, zone).replace(tzinfo=None) for start in event.occurrences]
-    freq, interval = _frequency(event.every, walls)
+    walls = [zones.to_local(start, zone).replace(tzinfo=None) for start in occurrences]
+    freq, interval = _frequency(every, walls)
     best, best_hits = None, -1
     for index, wall in enumerate(walls):
         anchor = _shift(wall, freq, -interval * index)
@@ -286,7 +293,7 @@ def _vtimezone(zone: tzinfo, start: datetime, end: datetime) -> Timezone:
     """The compact VTIMEZONE of `zone` that holds for [start, end] (see zones.zone_observances)."""
     vtimezone = Timezone()
     vtimezone.add("tzid", zones.zone_name(zone))
-    for observance in zones.zone_observances(zone, start, end):
+    for observance in _observances(zone, start, end):
         daylight = observance.offset_to > observance.offset_from
         part = TimezoneDaylight() if daylight else TimezoneStandard()
         part.add("dtstart", observance.start)
@@ -304,6 +311,12 @@ def _vtimezone(zone: tzinfo, start: datetime, end: datetime) -> Timezone:
             part.add("rrule", recur)
         vtimezone.add_component(part)
     return vtimezone
+
+
+# The same for every attendee of a town hall: worked out once (Observance is frozen, the tuple immutable).
+@lru_cache(maxsize=256)
+def _observances(zone: tzinfo, start: datetime, end: datetime) -> tuple[zones.Observance, ...]:
+    return tuple(zones.zone_observances(zone, start, end))
 
 
 def rule_instances(event: CalendarEvent) -> tuple[datetime, ...]:

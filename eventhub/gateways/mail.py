@@ -1,16 +1,21 @@
 """Outgoing mail: an SMTP server when `SMTP_HOST` is set, else `.eml` files in `instance/outbox/`.
 
-Callers open one `session()` for a batch and send many messages over it.
+Callers open one `session()` for a batch and send many messages over it. A message that goes to many
+people unchanged but for its To and Message-ID is wrapped in a `MessageForMany`, serialized once, and
+each copy is sent with `send_copy`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import re
 import smtplib
 import ssl
 import uuid
 from collections.abc import Iterable, Iterator
 from email.message import EmailMessage
+from email.utils import getaddresses, make_msgid
 from pathlib import Path
 
 from flask import current_app
@@ -28,27 +33,83 @@ class RecipientRefused(MailError):
     """The server refused this recipient (the connection is still good for others)."""
 
 
+# An address that needs no quoting or encoding in a header, so it is written as is (the email package's
+# address parser costs more than sending the copy); anything else goes through that parser.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+
+
+class MessageForMany:
+    """One message for many recipients, serialized once: each copy differs only in its To and Message-ID.
+
+    `copy_for(address)` is the copy's bytes as `send_message` would send them (CRLF line ends, no Bcc):
+    that copy's To and Message-ID headers, then the rest of the message serialized once here.
+    """
+
+    def __init__(self, message: EmailMessage, message_id_domain: str | None):
+        self.template = copy.deepcopy(message)
+        for name in ("To", "Message-ID", "Bcc", "Resent-Bcc"):
+            del self.template[name]
+        self.message_id_domain = message_id_domain
+        self.sender = getaddresses([self.template["Sender"] or self.template["From"]])[0][1]
+        self.policy = self.template.policy.clone(linesep="\r\n")
+        self.rest = self.template.as_bytes(policy=self.policy)
+
+    def copy_for(self, address: str) -> bytes:
+        """The bytes of the copy for `address`, with a Message-ID of its own."""
+        return (self._header("To", address) + self._header("Message-ID", make_msgid(domain=self.message_id_domain))
+                + self.rest)
+
+    def message_for(self, address: str) -> EmailMessage:
+        """The copy for `address` as a message object (for the paths that need one)."""
+        message = copy.deepcopy(self.template)
+        message["To"] = address
+        message["Message-ID"] = make_msgid(domain=self.message_id_domain)
+        return message
+
+    def _header(self, name: str, value: str) -> bytes:
+        if name == "Message-ID" or _PLAIN_ADDRESS.fullmatch(value):  # make_msgid's ids are plain ASCII
+            return f"{name}: {value}\r\n".encode("ascii")
+        return self.policy.fold_binary(*self.policy.header_store_parse(name, value))
+
+
 class SmtpSender:
     def __init__(self, client: smtplib.SMTP):
         self.client = client
 
     def send(self, message: EmailMessage, recipients: Iterable[str]) -> None:
-        try:
+        with _classified_errors():
             refused = self.client.send_message(message, to_addrs=list(recipients))
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise _classify(exc.recipients) from exc
-        except smtplib.SMTPServerDisconnected as exc:
-            raise MailError(f"the mail server closed the connection: {exc}", permanent=False) from exc
-        except smtplib.SMTPResponseException as exc:
-            if exc.smtp_code == 421:  # the server is going away: nothing more goes over this connection
-                raise MailError(f"421 {exc.smtp_error!r}", permanent=False) from exc
-            # The server refused this one message (after RCPT): it can take the next one.
-            raise RecipientRefused(f"{exc.smtp_code} {exc.smtp_error!r}"[:400],
-                                   permanent=exc.smtp_code >= 500) from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            raise MailError(str(exc) or type(exc).__name__, permanent=False) from exc
         if refused:
             raise _classify(refused)
+
+    def send_copy(self, message: MessageForMany, recipient: str) -> None:
+        """Send `recipient` their copy of `message`, serialized once for everyone."""
+        if not (message.sender + recipient).isascii():  # needs SMTPUTF8, which send_message negotiates
+            self.send(message.message_for(recipient), [recipient])
+            return
+        with _classified_errors():
+            refused = self.client.sendmail(message.sender, [recipient], message.copy_for(recipient))
+        if refused:
+            raise _classify(refused)
+
+
+@contextlib.contextmanager
+def _classified_errors() -> Iterator[None]:
+    """SMTP errors as MailError: RecipientRefused when the connection is still good for other messages."""
+    try:
+        yield
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise _classify(exc.recipients) from exc
+    except smtplib.SMTPServerDisconnected as exc:
+        raise MailError(f"the mail server closed the connection: {exc}", permanent=False) from exc
+    except smtplib.SMTPResponseException as exc:
+        if exc.smtp_code == 421:  # the server is going away: nothing more goes over this connection
+            raise MailError(f"421 {exc.smtp_error!r}", permanent=False) from exc
+        # The server refused this one message (after RCPT): it can take the next one.
+        raise RecipientRefused(f"{exc.smtp_code} {exc.smtp_error!r}"[:400],
+                               permanent=exc.smtp_code >= 500) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise MailError(str(exc) or type(exc).__name__, permanent=False) from exc
 
 
 def _classify(refused: dict) -> RecipientRefused:
@@ -63,12 +124,19 @@ class OutboxSender:
         self.folder = folder
 
     def send(self, message: EmailMessage, recipients: Iterable[str]) -> None:
+        self._write(recipients, message.as_bytes())
+
+    def send_copy(self, message: MessageForMany, recipient: str) -> None:
+        """Write `recipient`'s copy of `message`, serialized once for everyone."""
+        self._write([recipient], message.copy_for(recipient))
+
+    def _write(self, recipients: Iterable[str], raw: bytes) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"{uuid.uuid4().hex}.eml"
         # Written under a temporary name and renamed, so a reader never sees half a message.
         partial = self.folder / f".{name}.part"
         envelope = ", ".join(recipients).encode()
-        partial.write_bytes(b"X-Envelope-To: " + envelope + b"\r\n" + message.as_bytes())
+        partial.write_bytes(b"X-Envelope-To: " + envelope + b"\r\n" + raw)
         partial.rename(self.folder / name)
 
 

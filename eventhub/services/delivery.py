@@ -16,17 +16,29 @@ from email.message import EmailMessage
 
 from flask import current_app
 from redis.exceptions import LockNotOwnedError
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from eventhub.extensions import db, jobs
-from eventhub.gateways.mail import MailError, RecipientRefused, mail_gateway
+from eventhub.gateways.mail import MailError, MessageForMany, RecipientRefused, mail_gateway
 from eventhub.models import Delivery, utcnow
 from eventhub.queue import report_progress
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+
+# Recording an outcome: Core statements on the table, built once, with the values bound at each execution
+# (building a statement per message costs more than running it).
+_deliveries = Delivery.__table__
+_RECORD_AGAIN = (
+    update(_deliveries)
+    .where(_deliveries.c.attendee_id == bindparam("of_attendee"), _deliveries.c.kind == bindparam("of_kind"),
+           _deliveries.c.sequence == bindparam("of_sequence"))
+    .values(attempts=_deliveries.c.attempts + 1, status=bindparam("status"), error=bindparam("error"),
+            at=bindparam("at"))
+)
+_RECORD_FIRST = insert(_deliveries)
 
 
 @dataclass(frozen=True)
@@ -52,9 +64,11 @@ class FanOutResult:
     deferred: int = 0
 
 
-def fan_out(event_id: str, recipients: list[Recipient], build: Callable[[Recipient], EmailMessage],
-            already_done: int = 0) -> FanOutResult:
-    """Send `build(r)` to every recipient in batches over one SMTP connection, recording each delivery."""
+def fan_out(event_id: str, recipients: list[Recipient],
+            build: Callable[[Recipient], EmailMessage | MessageForMany], already_done: int = 0) -> FanOutResult:
+    """Send `build(r)` to every recipient in batches over one SMTP connection, recording each delivery.
+
+    `build` returns the recipient's own message, or a `MessageForMany` of which they get a copy."""
     total = already_done + len(recipients)
     result = FanOutResult()
     report_progress(already_done, total, failed=0)
@@ -73,9 +87,13 @@ def fan_out(event_id: str, recipients: list[Recipient], build: Callable[[Recipie
     return result
 
 
-def _send_one(sender, recipient: Recipient, message: EmailMessage, event_id: str, result: FanOutResult) -> None:
+def _send_one(sender, recipient: Recipient, message: EmailMessage | MessageForMany, event_id: str,
+              result: FanOutResult) -> None:
     try:
-        sender.send(message, [recipient.email])
+        if isinstance(message, MessageForMany):
+            sender.send_copy(message, recipient.email)
+        else:
+            sender.send(message, [recipient.email])
     except RecipientRefused as refusal:
         status = "failed" if refusal.permanent else "deferred"
         _record(event_id, recipient, status, str(refusal))
@@ -93,16 +111,14 @@ def _send_one(sender, recipient: Recipient, message: EmailMessage, event_id: str
 def _record(event_id: str, recipient: Recipient, status: str, error: str | None) -> None:
     """Write the outcome at once: the record is what makes a retry skip this recipient."""
     values = {"status": status, "error": error, "at": utcnow()}
-    changed = db.session.execute(
-        update(Delivery)
-        .where(Delivery.attendee_id == recipient.attendee_id, Delivery.kind == recipient.kind,
-               Delivery.sequence == recipient.sequence)
-        .values(attempts=Delivery.attempts + 1, **values)
-    ).rowcount
-    if not changed:
-        db.session.add(Delivery(event_id=event_id, attendee_id=recipient.attendee_id, kind=recipient.kind,
-                                sequence=recipient.sequence, attempts=1, **values))
+    changed = db.session.execute(_RECORD_AGAIN, {
+        "of_attendee": recipient.attendee_id, "of_kind": recipient.kind, "of_sequence": recipient.sequence,
+        **values}).rowcount
     try:
+        if not changed:
+            db.session.execute(_RECORD_FIRST, {
+                "event_id": event_id, "attendee_id": recipient.attendee_id, "kind": recipient.kind,
+                "sequence": recipient.sequence, "attempts": 1, **values})
         db.session.commit()
     except IntegrityError:  # recorded meanwhile by another run: theirs stands
         db.session.rollback()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
@@ -15,7 +14,7 @@ from sqlalchemy import func, select
 from eventhub.domain import zones
 from eventhub.domain.summaries import SummaryContent, SummaryQuestion, order_questions
 from eventhub.extensions import db, jobs
-from eventhub.gateways.mail import new_message
+from eventhub.gateways.mail import MessageForMany, new_message
 from eventhub.models import Attendee, Delivery, Event, Question, Summary, Vote, utcnow
 from eventhub.queue import JobPolicy
 from eventhub.services.delivery import Recipient, fan_out
@@ -125,7 +124,8 @@ def public_url(event: Event) -> str:
 
 
 def send_summary(event_id: str) -> None:
-    """Email the summary to every attendee not yet served; one message per zone, re-addressed per person."""
+    """Email the summary to every attendee not yet served; one message per zone, serialized once and
+    copied per person with their own To and Message-ID."""
     event = db.session.get(Event, event_id)
     if event is None:
         return
@@ -138,13 +138,14 @@ def send_summary(event_id: str) -> None:
     zone_of = {attendee_id: zone for attendee_id, _, zone in attendees}
     recipients = [Recipient(attendee_id, email, "summary", 0) for attendee_id, email, _ in attendees
                   if attendee_id not in served]
-    per_zone: dict[str, EmailMessage] = {}
+    message_id_domain = urlsplit(current_app.config["EVENTHUB_BASE_URL"]).hostname
+    per_zone: dict[str, MessageForMany] = {}
 
-    def build(recipient: Recipient) -> EmailMessage:
+    def build(recipient: Recipient) -> MessageForMany:
         zone = zone_of[recipient.attendee_id]
         if zone not in per_zone:
-            per_zone[zone] = summary_message(event, body, zone)
-        return readdressed(per_zone[zone], recipient.email)
+            per_zone[zone] = MessageForMany(summary_message(event, body, zone), message_id_domain)
+        return per_zone[zone]
 
     fan_out(event.id, recipients, build, already_done=len(served))
     summary.status, summary.sent_at = "sent", utcnow()
@@ -156,15 +157,6 @@ def summary_message(event: Event, body: SummaryContent, zone: str) -> EmailMessa
     context = {"event": event, "body": body, "local_start": local, "zone": zone, "page_url": public_url(event)}
     return new_message(f"Summary: {event.title}", "", render_template("email/summary.txt", **context),
                        render_template("email/summary.html", **context))
-
-
-def readdressed(message: EmailMessage, recipient: str) -> EmailMessage:
-    """The same message for another recipient: only To and Message-ID change (sent before the next change)."""
-    del message["To"]
-    message["To"] = recipient
-    del message["Message-ID"]
-    message["Message-ID"] = make_msgid(domain=urlsplit(current_app.config["EVENTHUB_BASE_URL"]).hostname)
-    return message
 
 
 # --- carrying unanswered questions over ------------------------------------------------------------------
