@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +28,14 @@ from eventhub.extensions import db
 def new_id() -> str:
     """A random, non-sequential public id."""
     return secrets.token_hex(16)
+
+
+_PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def is_public_id(value: object) -> bool:
+    """Whether `value` has the shape of our ids: anything else (too long, a NUL byte) is not looked up."""
+    return isinstance(value, str) and _PUBLIC_ID.fullmatch(value) is not None
 
 
 def utcnow() -> datetime:

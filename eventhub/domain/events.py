@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from eventhub.domain import zones
-from eventhub.domain.errors import InvalidField
+from eventhub.domain.errors import InvalidField, refuse_control_characters
 
 MAX_ATTENDEES = 10_000
 MAX_OCCURRENCES = 104
@@ -128,9 +128,7 @@ def _text(value: object, field: str, limit: int, required: bool = False) -> str:
         raise InvalidField(field, "must not be empty")
     if len(text) > limit:
         raise InvalidField(field, f"must be at most {limit} characters")
-    if any(ord(character) < 32 and character not in "\n\t" for character in text):
-        raise InvalidField(field, "must not contain control characters")
-    return text
+    return refuse_control_characters(text, field)
 
 
 def _integer(value: object, field: str, low: int, high: int) -> int:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from eventhub.domain.errors import InvalidField
+from eventhub.domain.errors import InvalidField, refuse_control_characters
 
 MIN_LENGTH = 3
 MAX_LENGTH = 1000
@@ -40,9 +40,7 @@ def clean_question(value: object) -> str:
         raise TextTooLong("text", f"must be at most {MAX_LENGTH} characters")
     if len(text) < MIN_LENGTH or not any(character.isalnum() for character in text):
         raise InvalidField("text", f"must be at least {MIN_LENGTH} characters, not only spaces or punctuation")
-    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text):
-        raise InvalidField("text", "must not contain control characters")
-    return text
+    return refuse_control_characters(text, "text")
 
 
 def clean_answer(value: object) -> str | None:
@@ -53,7 +51,7 @@ def clean_answer(value: object) -> str | None:
     text = value.strip()
     if len(text) > MAX_ANSWER_LENGTH:
         raise TextTooLong("answer", f"must be at most {MAX_ANSWER_LENGTH} characters")
-    return text or None
+    return refuse_control_characters(text, "answer") or None
 
 
 def voter_pseudonym(event_key: bytes, token: str) -> str:

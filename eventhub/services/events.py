@@ -14,7 +14,17 @@ from eventhub.domain import zones
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.events import AttendeeInput, EventDraft
 from eventhub.extensions import db, jobs
-from eventhub.models import Attendee, Delivery, Event, EventGroup, Occurrence, Organizer, hash_token, new_id
+from eventhub.models import (
+    Attendee,
+    Delivery,
+    Event,
+    EventGroup,
+    Occurrence,
+    Organizer,
+    hash_token,
+    is_public_id,
+    new_id,
+)
 from eventhub.queue import JobPolicy
 
 # Invites go out within minutes even when the mail server is briefly away.
@@ -46,7 +56,7 @@ def events_of(organizer: Organizer) -> list[Event]:
 
 def event_of(organizer: Organizer, event_id: str) -> Event | None:
     """The organizer's own event, or None (another organizer's event is as good as missing)."""
-    event = db.session.get(Event, event_id) if len(event_id) <= 64 else None
+    event = db.session.get(Event, event_id) if is_public_id(event_id) else None
     return event if event is not None and event.organizer_id == organizer.id else None
 
 

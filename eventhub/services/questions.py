@@ -27,7 +27,7 @@ from eventhub.domain.questions import (
     voter_pseudonym,
 )
 from eventhub.extensions import db
-from eventhub.models import Attendee, Event, Question, QuestionKey, Vote, utcnow
+from eventhub.models import Attendee, Event, Question, QuestionKey, Vote, is_public_id, utcnow
 from eventhub.services.events import find_attendee_by_token
 from eventhub.services.rate_limit import limiter
 
@@ -113,7 +113,7 @@ class Board:
         }
 
     def _question(self, question_id: str) -> Question:
-        question = db.session.get(Question, question_id) if len(question_id) <= 64 else None
+        question = db.session.get(Question, question_id) if is_public_id(question_id) else None
         if question is None or question.event_id != self.event.id or question.merged_into is not None \
                 or question.status not in ("visible", "answered"):
             raise NotFound("no such question")
@@ -201,7 +201,7 @@ def moderation_list(event: Event) -> list[dict]:
 
 
 def question_of(organizer_id: str, question_id: str) -> Question | None:
-    question = db.session.get(Question, question_id) if len(question_id) <= 64 else None
+    question = db.session.get(Question, question_id) if is_public_id(question_id) else None
     if question is None:
         return None
     event = db.session.get(Event, question.event_id)
@@ -228,7 +228,7 @@ def merge(question: Question, into_id: object) -> Question:
     """Fold a duplicate into another question: its votes join the other's, nobody counted twice."""
     if not isinstance(into_id, str):
         raise InvalidField("into", "must be a question id")
-    target = db.session.get(Question, into_id) if len(into_id) <= 64 else None
+    target = db.session.get(Question, into_id) if is_public_id(into_id) else None
     if target is None or target.event_id != question.event_id:
         raise InvalidField("into", "no such question in this town hall")
     if target.id == question.id or target.merged_into is not None:

@@ -79,3 +79,25 @@ def test_moderation_and_summary_endpoints_refuse_hostile_bodies_with_4xx(client,
             if isinstance(value, str) and value.strip() and "\u0000" not in value and "/" not in value:
                 assert client.get(path, headers=auth_headers).status_code < 500
     assert client.get(f"/api/v1/ask/{token}").json["questions"][0]["id"] == question
+
+
+def test_a_nul_byte_anywhere_is_a_4xx_on_every_database(client, auth_headers, organizer):
+    """PostgreSQL refuses NUL in text outright: it must never reach a query."""
+    created = client.post("/api/v1/events", json=EVENT, headers=auth_headers).json
+    attendee = db.session.query(Attendee).filter_by(event_id=created["id"]).one()
+    token = personal_token(attendee.id)
+    question = client.post(f"/api/v1/ask/{token}/questions", json={"text": "A fair question?"}).json["id"]
+    for path in ("/api/v1/events/%00", f"/api/v1/events/{created['id'][:-1]}%00", "/api/v1/ask/%00",
+                 f"/api/v1/ask/{token}%00", "/events/%00/summary", "/api/v1/jobs/%00"):
+        assert 400 <= client.get(path, headers=auth_headers).status_code < 500, path
+    for path in (f"/api/v1/ask/{token}/questions/%00/vote", "/api/v1/questions/%00/merge"):
+        assert 400 <= client.post(path, json={"into": question}, headers=auth_headers).status_code < 500, path
+    for body in ({"answer": "a\x00b"}, {"status": "\x00"}):
+        _check(client.patch(f"/api/v1/questions/{question}", json=body, headers=auth_headers))
+    _check(client.post(f"/api/v1/questions/{question}/merge", json={"into": "\x00"}, headers=auth_headers))
+    for body in ({"notes": "a\x00b"}, {"action_items": ["a\x00b"]}):
+        _check(client.post(f"/api/v1/events/{created['id']}/summary", json=body, headers=auth_headers))
+    page = client.get("/login").get_data(as_text=True)
+    csrf = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = client.post("/login", data={"email": "org\x00@example.com", "password": "x", "csrf_token": csrf})
+    assert 400 <= response.status_code < 500
