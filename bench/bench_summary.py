@@ -27,7 +27,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.baselines import delete_queue_keys, fmt_rate, ratio_text, redis_url, smtp_sink
-from bench.bench_invites import app_settings, make_app, raw_smtp_rate, run_worker, series_starts
+from bench.bench_invites import (
+    app_settings,
+    make_app,
+    print_profile_steps,
+    raw_smtp_rate,
+    run_worker,
+    series_starts,
+)
 
 ATTENDEES = 10_000
 GROUPS = (("Manila", "Asia/Manila"), ("New York", "America/New_York"), ("London", "Europe/London"), (None, None))
@@ -340,7 +347,6 @@ def profile(attendees: int = 2000, top: int = 30) -> None:
     steps = {  # label: the profiled functions (file name ending, function name) whose cumulative times add up
         "fan_out (all of the job's sending)": [("delivery.py", "fan_out")],
         "  building (summary_message, per zone)": [("summaries.py", "summary_message")],
-        "  re-addressing (readdressed)": [("summaries.py", "readdressed")],
         "  send (serialization + SMTP)": [("mail.py", "send"), ("mail.py", "send_copy")],
         "    as_bytes / generator (serialization)": [("generator.py", "flatten")],
         "    per-copy headers (copy_for)": [("mail.py", "copy_for")],
@@ -350,12 +356,7 @@ def profile(attendees: int = 2000, top: int = 30) -> None:
         "  report_progress (job meta to Redis)": [("queue.py", "report_progress")],
         "  lease renewals": [("delivery.py", "keep")],
     }
-    print(f"{'step':44} {'cumulative s':>12} {'ms/message':>10} {'share':>6}")
-    for label, functions in steps.items():
-        total = sum(entry[3] for (path, _, name), entry in stats.stats.items()
-                    if any(name == function and path.endswith(end) for end, function in functions))
-        print(f"{label:44} {total:12.2f} {total / attendees * 1000:10.3f} {total / seconds:6.0%}")
-    stats.sort_stats("cumulative").print_stats(top)
+    print_profile_steps(stats, steps, attendees, seconds, top)
 
 
 if __name__ == "__main__":
