@@ -41,8 +41,8 @@ def create_app(settings: dict | None = None):
         SESSION_COOKIE_SECURE=config["EVENTHUB_BASE_URL"].startswith("https://"),
         REMEMBER_COOKIE_SECURE=config["EVENTHUB_BASE_URL"].startswith("https://"),
         WTF_CSRF_TIME_LIMIT=None,
-        JSON_SORT_KEYS=False,
     )
+    app.json.sort_keys = False  # answers keep the contract's field order
 
     db.init_app(app)
     with app.app_context():

@@ -14,8 +14,9 @@ import smtplib
 import ssl
 import uuid
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import getaddresses, make_msgid
+from email.utils import format_datetime, getaddresses, make_msgid
 from pathlib import Path
 
 from flask import current_app
@@ -184,6 +185,7 @@ def new_message(subject: str, to: str, text: str, html: str | None = None) -> Em
     message["Subject"] = subject
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = to
+    message["Date"] = format_datetime(datetime.now(UTC))
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")

@@ -125,6 +125,7 @@ class InviteWriter:
             ics=ics,
             method=method,
             message_id_domain=_domain(),
+            date=utcnow(),
         )
 
 

@@ -48,6 +48,7 @@ def test_creating_a_town_hall_emails_each_attendee_a_real_invitation(client, aut
     assert set(messages) == {"ana@example.com", "bob@example.com"}
     ana = messages["ana@example.com"]
     assert ana.get_content_type() == "multipart/mixed"
+    assert ana["Date"] and ana["Message-ID"]
     part, calendar = _calendar(ana)
     assert part.get_param("method") == "REQUEST" and part.get_content_charset().lower() == "utf-8"
     assert calendar["METHOD"] == "REQUEST"

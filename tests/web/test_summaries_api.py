@@ -42,6 +42,7 @@ def test_every_attendee_gets_one_summary_in_order_of_votes(client, auth_headers,
                                                                "cy@example.com"]
     ana = next(item["message"] for item in mail.messages if item["to"] == ["ana@example.com"])
     assert ana["Subject"].strip() == "Summary: Q2 Town Hall" and ana["To"] == "ana@example.com"
+    assert ana["Date"] and ana["Message-ID"]
     text = ana.get_body(("plain",)).get_content()
     html = ana.get_body(("html",)).get_content()
     order = [text.index(q) for q in ("Will there be a <b>raise</b>?", "When is the offsite?", "better chairs")]
