@@ -27,6 +27,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
+from icalendar.parser import Contentline
 
 from eventhub.domain import zones
 
@@ -35,6 +36,7 @@ METHODS = ("REQUEST", "CANCEL", "PUBLISH")
 EVERY_CHOICES = ("week", "2 weeks", "month")
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 # Characters iCalendar text may not hold (RFC 5545 3.3.11 excludes CONTROL but for HTAB; newlines are escaped).
+_TEXT_SPECIALS = re.compile(r"[\\;,\n]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -81,6 +83,46 @@ def build_calendar(event: CalendarEvent, method: str, attendees: tuple[CalendarA
     them, with the SEQUENCE the caller raised; PUBLISH is a file to import ("add to calendar"), which
     lists no attendees. `dtstamp` (aware) is when this version was made.
     """
+    return _calendar(event, method, attendees, dtstamp).to_ical()
+
+
+class CalendarForMany:
+    """One event's calendar for many attendees, built once.
+
+    Each copy differs from the others only in its ATTENDEE and in the personal text (a question link)
+    that stands where `marker` stands in the event's DESCRIPTION and URL; `for_attendee` gives exactly
+    the bytes `build_calendar` would for that attendee and that text.
+    """
+
+    _STAND_IN = CalendarAttendee("stand-in@attendee.invalid")
+
+    def __init__(self, event: CalendarEvent, method: str, dtstamp: datetime, marker: str):
+        self.method = method
+        self.marker = marker
+        self.lines = [line for line in _calendar(event, method, (self._STAND_IN,), dtstamp).content_lines() if line]
+        self.stand_in = self._attendee_line(self._STAND_IN)
+
+    def for_attendee(self, attendee: CalendarAttendee, personal: str) -> bytes:
+        if _TEXT_SPECIALS.search(personal):  # it would be escaped differently in DESCRIPTION and URL
+            raise ValueError("personal text must hold no backslash, comma, semicolon or newline")
+        own = self._attendee_line(attendee)
+        copy = []
+        for line in self.lines:
+            if line == self.stand_in:
+                line = own
+            elif self.marker in line:
+                line = Contentline(line.replace(self.marker, personal))
+            copy.append(line.to_ical())
+        return b"\r\n".join(copy) + b"\r\n"
+
+    def _attendee_line(self, attendee: CalendarAttendee) -> Contentline:
+        holder = Event()
+        holder.add("attendee", _attendee_address(attendee, self.method))
+        return holder.content_lines()[1]  # between BEGIN:VEVENT and END:VEVENT
+
+
+def _calendar(event: CalendarEvent, method: str, attendees: tuple[CalendarAttendee, ...],
+              dtstamp: datetime) -> Calendar:
     _check(event, method, attendees, dtstamp)
     zone = zones.get_zone(event.timezone)
     series = _plan_series(event, zone)
@@ -114,7 +156,7 @@ def build_calendar(event: CalendarEvent, method: str, attendees: tuple[CalendarA
     calendar.add_component(_vtimezone(zone, *_span(event, series, zone)))
     for vevent in vevents:
         calendar.add_component(vevent)
-    return calendar.to_ical()
+    return calendar
 
 
 def series_rule(event: CalendarEvent) -> str | None:
@@ -258,13 +300,17 @@ def _vevent(event: CalendarEvent, method: str, attendees: tuple[CalendarAttendee
     vevent.add("transp", "OPAQUE")
     vevent.add("organizer", _address(event.organizer_email, event.organizer_name))
     for attendee in attendees:
-        address = _address(attendee.email, attendee.name)
-        address.params["ROLE"] = "REQ-PARTICIPANT"
-        if method == "REQUEST":
-            address.params["PARTSTAT"] = "NEEDS-ACTION"
-            address.params["RSVP"] = "TRUE"
-        vevent.add("attendee", address)
+        vevent.add("attendee", _attendee_address(attendee, method))
     return vevent
+
+
+def _attendee_address(attendee: CalendarAttendee, method: str) -> vCalAddress:
+    address = _address(attendee.email, attendee.name)
+    address.params["ROLE"] = "REQ-PARTICIPANT"
+    if method == "REQUEST":
+        address.params["PARTSTAT"] = "NEEDS-ACTION"
+        address.params["RSVP"] = "TRUE"
+    return address
 
 
 def _local(instant: datetime, zone: tzinfo) -> datetime:

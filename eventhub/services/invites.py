@@ -12,7 +12,13 @@ from flask import current_app, render_template
 from sqlalchemy import select
 
 from eventhub.domain import zones
-from eventhub.domain.calendar import CalendarAttendee, CalendarEvent, build_calendar, series_rule
+from eventhub.domain.calendar import (
+    CalendarAttendee,
+    CalendarEvent,
+    CalendarForMany,
+    build_calendar,
+    series_rule,
+)
 from eventhub.domain.calendar_links import google_calendar_link, outlook_calendar_link
 from eventhub.domain.events import daylight_saving_moves, local_times
 from eventhub.domain.imip import build_imip_message
@@ -64,11 +70,15 @@ def invite_work(event: Event) -> tuple[list[Recipient], int]:
     return todo, len(wanted) - len(todo)
 
 
-def calendar_event(event: Event, organizer: Organizer, attendee: Attendee | None = None) -> CalendarEvent:
-    """The event as iCalendar sees it; with an attendee, the description carries their question link."""
-    description = event.description
+def calendar_event(event: Event, organizer: Organizer, attendee: Attendee | None = None,
+                   link: str | None = None) -> CalendarEvent:
+    """The event as iCalendar sees it; with an attendee (or a `link` standing for theirs), the description
+    and URL carry their question link."""
     if attendee is not None:
-        description = f"{description}\n\nAsk your questions anonymously: {personal_link(attendee.id)}".strip()
+        link = personal_link(attendee.id)
+    description = event.description
+    if link is not None:
+        description = f"{description}\n\nAsk your questions anonymously: {link}".strip()
     if event.meet_url:
         description = f"{description}\n\nJoin: {event.meet_url}".strip()
     return CalendarEvent(
@@ -83,7 +93,7 @@ def calendar_event(event: Event, organizer: Organizer, attendee: Attendee | None
         duration_minutes=event.duration_minutes,
         every=event.every,
         location=event.meet_url,
-        url=personal_link(attendee.id) if attendee is not None else None,
+        url=link,
         cancelled=event.status == "cancelled",
     )
 
@@ -96,19 +106,34 @@ class InviteWriter:
     """Each attendee's invitation (or cancellation) for one town hall. What is the same for every attendee,
     the series rule and each zone's local times, is worked out once rather than once per message."""
 
+    # Stands for each attendee's question link in the calendar built once for everyone.
+    LINK_MARKER = "https://personal-link.invalid/ask/marker"
+
     def __init__(self, event: Event, organizer: Organizer):
         self.event = event
         self.organizer = organizer
-        self.rule = series_rule(calendar_event(event, organizer))
+        self.template = calendar_event(event, organizer, link=self.LINK_MARKER)
+        self.rule = series_rule(self.template)
+        self.dtstamp = utcnow()
         self._zones: dict[str, dict] = {}
+        self._calendars: dict[tuple[str, int], CalendarForMany] = {}
+
+    def calendar(self, attendee: Attendee, method: str, sequence: int) -> bytes:
+        """The attendee's own calendar, from the one built for everyone under this method and sequence."""
+        if (method, sequence) not in self._calendars:
+            self._calendars[method, sequence] = CalendarForMany(
+                replace(self.template, sequence=sequence), method, self.dtstamp, self.LINK_MARKER)
+        invited = CalendarAttendee(attendee.email, attendee.name)
+        try:
+            return self._calendars[method, sequence].for_attendee(invited, personal_link(attendee.id))
+        except ValueError:  # a base URL with a comma or semicolon: build this one in full
+            own = replace(calendar_event(self.event, self.organizer, attendee), sequence=sequence)
+            return build_calendar(own, method, (invited,), self.dtstamp)
 
     def message(self, attendee: Attendee, recipient: Recipient) -> EmailMessage:
         event = self.event
         method = "CANCEL" if recipient.kind == "cancel" else "REQUEST"
-        calendar = calendar_event(event, self.organizer, attendee)
-        if recipient.sequence != calendar.sequence:
-            calendar = _with_sequence(calendar, recipient.sequence)
-        ics = build_calendar(calendar, method, (CalendarAttendee(attendee.email, attendee.name),), utcnow())
+        ics = self.calendar(attendee, method, recipient.sequence)
         if attendee.timezone not in self._zones:
             self._zones[attendee.timezone] = zone_context(event, attendee.timezone)
         context = _attendee_context(event, attendee, self.rule) | self._zones[attendee.timezone]
@@ -117,7 +142,7 @@ class InviteWriter:
         return build_imip_message(
             subject=_subject(event, context),
             sender=current_app.config["MAIL_FROM"],
-            sender_name=calendar.organizer_name,
+            sender_name=self.template.organizer_name,
             recipient=attendee.email,
             recipient_name=attendee.name,
             text=render_template("email/invite.txt", **context),
@@ -167,10 +192,6 @@ def _subject(event: Event, context: dict) -> str:
     when = f"{start:%a %-d %b %Y %H:%M} ({context['zone']})"
     prefix = "Updated invitation" if context["updated"] else "Invitation"
     return f"{prefix}: {event.title} @ {when}"
-
-
-def _with_sequence(calendar: CalendarEvent, sequence: int) -> CalendarEvent:
-    return replace(calendar, sequence=sequence)
 
 
 def _domain() -> str:

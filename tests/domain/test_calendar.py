@@ -380,3 +380,36 @@ def test_rule_instances_are_what_the_rrule_generates_and_overrides_cover_the_res
                                                                                             DTSTAMP))[1:]}
     assert overridden == {rule for rule, start in zip(instances, event.occurrences, strict=True) if rule != start}
     assert rule_instances(town_hall()) == town_hall().occurrences
+
+
+# --- one calendar for many attendees ----------------------------------------------------------------------
+
+MARKER = "@@personal-link@@"
+
+
+def _personal(event: CalendarEvent, link: str) -> CalendarEvent:
+    return replace(event, description=f"{event.description}\n\nAsk: {link}", url=link)
+
+
+@pytest.mark.parametrize("method", ["REQUEST", "CANCEL"])
+def test_a_calendar_built_once_gives_each_attendee_exactly_their_own_calendar(method):
+    from eventhub.domain.calendar import CalendarForMany
+
+    base = replace(town_hall(), occurrences=tuple(
+        datetime(2027, 3, 2, 14, tzinfo=UTC) + timedelta(weeks=week) for week in range(6)), every="week")
+    shared = CalendarForMany(_personal(base, MARKER), method, DTSTAMP, MARKER)
+    people = [CalendarAttendee("ana@example.com", "Ana Reyes"), CalendarAttendee("bo@example.com"),
+              CalendarAttendee("zoë@example.com", "Zoë \"Z\" Ångström, Jr."),
+              CalendarAttendee("long@example.com", "A very long name " * 6)]
+    for number, person in enumerate(people):
+        link = f"https://eventhub.example.com/ask/Tok_{number}-{'x' * (number * 17)}"
+        expected = build_calendar(_personal(base, link), method, (person,), DTSTAMP)
+        assert shared.for_attendee(person, link) == expected
+
+
+def test_personal_text_that_would_need_escaping_is_refused():
+    from eventhub.domain.calendar import CalendarForMany
+
+    shared = CalendarForMany(_personal(town_hall(), MARKER), "REQUEST", DTSTAMP, MARKER)
+    with pytest.raises(ValueError):
+        shared.for_attendee(CalendarAttendee("a@example.com"), "https://x/ask/a,b")
