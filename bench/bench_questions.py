@@ -40,7 +40,7 @@ QUESTIONS = 100  # gcd(ATTENDEES + 1, QUESTIONS) == 1, so the vote sequence repe
 CONNECTIONS = 64
 SECONDS = 5
 VOTERS = 64
-POSTGRES_URL = "postgresql+psycopg://eventhub@127.0.0.1:5432/eventhub_bench"
+POSTGRES_URL = "postgresql+psycopg://eventhub:eventhub@127.0.0.1:5432/eventhub_bench"
 SECRET_KEY = "bench-questions-secret"
 WRK_THREADS = 2  # what bench.baselines.load runs wrk with
 # (label, gunicorn worker class, workers, threads): the first is the bare-Flask baseline's own configuration

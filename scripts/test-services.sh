@@ -49,9 +49,12 @@ psql_admin() { as_root runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qtA "$@";
 if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$PG_ROLE'")" != "1" ]; then
   psql_admin -c "CREATE ROLE $PG_ROLE LOGIN PASSWORD '$PG_PASSWORD'"
 fi
-if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'")" != "1" ]; then
-  psql_admin -c "CREATE DATABASE $PG_DATABASE OWNER $PG_ROLE"
-fi
+# The test database, and the one `make bench` measures PostgreSQL on.
+for database in "$PG_DATABASE" eventhub_bench; do
+  if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$database'")" != "1" ]; then
+    psql_admin -c "CREATE DATABASE $database OWNER $PG_ROLE"
+  fi
+done
 # ical.js, exactly as package-lock.json pins it.
 if [ ! -d tests/interop/js/node_modules/ical.js ]; then
   npm ci --prefix tests/interop/js --no-audit --no-fund --loglevel=error
