@@ -102,9 +102,9 @@ class Event(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     occurrences: Mapped[list[Occurrence]] = relationship(
-        order_by="Occurrence.start", cascade="all, delete-orphan", lazy="selectin"
+        order_by="Occurrence.start", cascade="all, delete-orphan"
     )
-    groups: Mapped[list[EventGroup]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    groups: Mapped[list[EventGroup]] = relationship(cascade="all, delete-orphan")
 
     @property
     def start(self) -> datetime:
