@@ -152,6 +152,9 @@ class Attendee(db.Model):
     timezone: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Added to the event's SEQUENCE in this attendee's copies: raised when they are invited again after a
+    # cancellation, so their new invitation outranks it in their calendar.
+    sequence_offset: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

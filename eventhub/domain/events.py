@@ -57,7 +57,7 @@ def parse_event_request(payload: object, now: datetime) -> EventDraft:
     """A new town hall from the JSON body of `POST /api/v1/events`."""
     if not isinstance(payload, dict):
         raise InvalidField("body", "must be a JSON object")
-    title = _text(payload.get("title"), "title", MAX_TITLE, required=True)
+    title = _text(payload.get("title"), "title", MAX_TITLE, required=True, one_line=True)
     description = _text(payload.get("description", ""), "description", MAX_DESCRIPTION)
     timezone = zones.zone_name(zones.get_zone(payload.get("timezone", "UTC"), "timezone"))
     duration = _integer(payload.get("duration_minutes", 60), "duration_minutes", 5, 24 * 60 - 1)
@@ -79,7 +79,7 @@ def apply_event_changes(current: EventDraft, payload: object, now: datetime) -> 
         raise InvalidField("body", "must be a JSON object")
     changed = current
     if "title" in payload:
-        changed = replace(changed, title=_text(payload["title"], "title", MAX_TITLE, required=True))
+        changed = replace(changed, title=_text(payload["title"], "title", MAX_TITLE, required=True, one_line=True))
     if "description" in payload:
         changed = replace(changed, description=_text(payload["description"], "description", MAX_DESCRIPTION))
     if "timezone" in payload:
@@ -92,6 +92,8 @@ def apply_event_changes(current: EventDraft, payload: object, now: datetime) -> 
         changed = replace(changed, occurrences=occurrences, every=_every(payload.get("every"), len(occurrences)))
         if "questions_close" not in payload and current.questions_close == current.start:
             changed = replace(changed, questions_close=occurrences[0])
+    elif "every" in payload:
+        changed = replace(changed, every=_every(payload["every"], len(changed.occurrences)))
     if "groups" in payload:
         changed = replace(changed, groups=_groups(payload["groups"]))
     if "attendees" in payload:
@@ -118,7 +120,7 @@ def normalize_email(value: object, field: str) -> str:
     return email.lower()
 
 
-def _text(value: object, field: str, limit: int, required: bool = False) -> str:
+def _text(value: object, field: str, limit: int, required: bool = False, one_line: bool = False) -> str:
     if value is None and not required:
         return ""
     if not isinstance(value, str):
@@ -128,6 +130,8 @@ def _text(value: object, field: str, limit: int, required: bool = False) -> str:
         raise InvalidField(field, "must not be empty")
     if len(text) > limit:
         raise InvalidField(field, f"must be at most {limit} characters")
+    if one_line and ("\n" in text or "\r" in text):
+        raise InvalidField(field, "must be one line")
     return refuse_control_characters(text, field)
 
 
@@ -179,7 +183,7 @@ def _groups(value: object) -> tuple[tuple[str, str], ...]:
     for index, item in enumerate(value):
         if not isinstance(item, dict):
             raise InvalidField(f"groups[{index}]", "must be an object")
-        name = _text(item.get("name"), f"groups[{index}].name", MAX_GROUP, required=True)
+        name = _text(item.get("name"), f"groups[{index}].name", MAX_GROUP, required=True, one_line=True)
         groups[name] = zones.zone_name(zones.get_zone(item.get("timezone"), f"groups[{index}].timezone"))
     return tuple(groups.items())
 
@@ -195,8 +199,8 @@ def _attendees(value: object, group_zones: dict[str, str], default_zone: str) ->
         if not isinstance(item, dict):
             raise InvalidField(path, "must be an object")
         email = normalize_email(item.get("email"), f"{path}.email")
-        name = _text(item.get("name", ""), f"{path}.name", MAX_NAME)
-        group = _text(item.get("group", ""), f"{path}.group", MAX_GROUP)
+        name = _text(item.get("name", ""), f"{path}.name", MAX_NAME, one_line=True)
+        group = _text(item.get("group", ""), f"{path}.group", MAX_GROUP, one_line=True)
         if item.get("timezone") is not None:
             zone = zones.zone_name(zones.get_zone(item["timezone"], f"{path}.timezone"))
         else:

@@ -59,6 +59,12 @@ def voter_pseudonym(event_key: bytes, token: str) -> str:
     return hmac.new(event_key, b"voter:" + token.encode(), hashlib.sha256).hexdigest()
 
 
+def rate_key(event_key: bytes, token: str) -> str:
+    """What the per-link rate limit counts under: a pseudonym of its own, so that the limiter's keys (in
+    Redis for an hour) cannot be matched with the voter pseudonyms stored with votes."""
+    return hmac.new(event_key, b"rate:" + token.encode(), hashlib.sha256).hexdigest()
+
+
 def rounded_to_hour(instant: datetime) -> datetime:
     return instant.replace(minute=0, second=0, microsecond=0)
 

@@ -182,7 +182,7 @@ def mail_gateway() -> MailGateway:
 def new_message(subject: str, to: str, text: str, html: str | None = None) -> EmailMessage:
     """A plain-text message with an optional HTML alternative, from `MAIL_FROM`."""
     message = EmailMessage()
-    message["Subject"] = subject
+    message["Subject"] = " ".join(subject.split())  # one line, whatever the title held
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = to
     message["Date"] = format_datetime(datetime.now(UTC))

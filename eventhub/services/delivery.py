@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 from flask import current_app
 from redis.exceptions import LockNotOwnedError
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from eventhub.extensions import db, jobs
@@ -64,27 +64,42 @@ class FanOutResult:
     deferred: int = 0
 
 
-def fan_out(event_id: str, recipients: list[Recipient],
-            build: Callable[[Recipient], EmailMessage | MessageForMany], already_done: int = 0) -> FanOutResult:
-    """Send `build(r)` to every recipient in batches over one SMTP connection, recording each delivery.
+def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipient], int]],
+            build: Callable[[Recipient], EmailMessage | MessageForMany]) -> FanOutResult:
+    """Send `build(r)` to every recipient `pending()` names, in batches over one SMTP connection, recording
+    each delivery. `build` returns the recipient's own message, or a `MessageForMany` they get a copy of.
 
-    `build` returns the recipient's own message, or a `MessageForMany` of which they get a copy."""
-    total = already_done + len(recipients)
+    `pending()` (who is still to be served, and how many already were) is asked only once this run holds
+    the lease of the mailing (`purpose` of this event): a second run of the same mailing, from a doubled
+    enqueue or a requeue after a crash, waits and then finds nothing left, rather than sending again.
+    """
     result = FanOutResult()
-    report_progress(already_done, total, failed=0)
-    if not recipients:
-        return result
-    with _lease(f"eventhub:fan-out:{event_id}:{recipients[0].kind}") as lease, mail_gateway().session() as sender:
-        for start in range(0, len(recipients), BATCH_SIZE):
-            for recipient in recipients[start:start + BATCH_SIZE]:
-                lease.keep()
-                _send_one(sender, recipient, build(recipient), event_id, result)
-            report_progress(already_done + result.sent + result.failed, total, failed=result.failed)
-    log.info("event %s: %d %s messages sent, %d failed, %d deferred", event_id, result.sent,
-             recipients[0].kind, result.failed, result.deferred)
+    with _lease(f"eventhub:fan-out:{event_id}:{purpose}") as lease:
+        recipients, already_done = pending()
+        total = already_done + len(recipients)
+        report_progress(already_done, total, failed=0)
+        if not recipients:
+            return result
+        with mail_gateway().session() as sender:
+            for start in range(0, len(recipients), BATCH_SIZE):
+                for recipient in recipients[start:start + BATCH_SIZE]:
+                    lease.keep()
+                    _send_one(sender, recipient, build(recipient), event_id, result)
+                report_progress(already_done + result.sent + result.failed, total, failed=result.failed)
+    log.info("event %s: %d %s messages sent, %d failed, %d deferred", event_id, result.sent, purpose,
+             result.failed, result.deferred)
     if result.deferred:
         raise DeliveriesDeferred(f"{result.deferred} recipients refused for now; retrying later")
     return result
+
+
+def pending_once(event_id: str, kind: str, attendees: list[tuple[str, str]]) -> tuple[list[Recipient], int]:
+    """For a mailing each attendee gets once (summary, reminder): who of `attendees` (id, email) has no
+    final delivery of `kind` yet, and how many have."""
+    served = set(db.session.scalars(select(Delivery.attendee_id).where(
+        Delivery.event_id == event_id, Delivery.kind == kind, Delivery.status.in_(("sent", "failed")))))
+    todo = [Recipient(attendee_id, email, kind, 0) for attendee_id, email in attendees if attendee_id not in served]
+    return todo, len(attendees) - len(todo)
 
 
 def _send_one(sender, recipient: Recipient, message: EmailMessage | MessageForMany, event_id: str,
@@ -158,7 +173,3 @@ class _lease:
                 log.warning("fan-out lease had lapsed before release")
         return False
 
-
-def pending(recipients: Iterable[Recipient], done: set[tuple[str, str, int]]) -> list[Recipient]:
-    """The recipients without a final (sent or failed) delivery."""
-    return [r for r in recipients if (r.attendee_id, r.kind, r.sequence) not in done]

@@ -121,14 +121,15 @@ def active_attendees(event: Event) -> list[Attendee]:
 
 
 def delivery_counts(event: Event) -> dict:
-    """How the invites of the current version stand: sent, failed and still pending."""
+    """How the messages of the current version stand for the current attendees: sent, failed, pending."""
     kind = "cancel" if event.status == "cancelled" else "request"
     rows = db.session.execute(
-        select(Delivery.status, func.count()).where(
-            Delivery.event_id == event.id, Delivery.kind == kind, Delivery.sequence == event.sequence
+        select(Delivery.status, func.count()).join(Attendee, Attendee.id == Delivery.attendee_id).where(
+            Delivery.event_id == event.id, Delivery.kind == kind, Attendee.removed.is_(False),
+            Delivery.sequence == event.sequence + Attendee.sequence_offset,
         ).group_by(Delivery.status)
     ).all()
-    counts = {"sent": 0, "failed": 0, "deferred": 0} | {status: count for status, count in rows}
+    counts = {"sent": 0, "failed": 0} | {status: count for status, count in rows}
     active = db.session.scalar(
         select(func.count()).select_from(Attendee).where(Attendee.event_id == event.id, Attendee.removed.is_(False))
     )
@@ -195,10 +196,7 @@ def _sync_attendees(event: Event, wanted: tuple[AttendeeInput, ...]) -> bool:
             db.session.add(attendee)
             touched = True
         elif attendee.removed:
-            attendee.removed = False
-            # Invited again: a later removal must send a fresh cancellation.
-            db.session.execute(Delivery.__table__.delete().where(
-                Delivery.attendee_id == attendee.id, Delivery.kind == "cancel"))
+            _invite_again(event, attendee)
             touched = True
         attendee.name, attendee.group, attendee.timezone = item.name, item.group, item.timezone
     for email, attendee in existing.items():
@@ -206,6 +204,18 @@ def _sync_attendees(event: Event, wanted: tuple[AttendeeInput, ...]) -> bool:
             attendee.removed = True
             touched = True
     return touched
+
+
+def _invite_again(event: Event, attendee: Attendee) -> None:
+    """An attendee removed earlier is back: their new invitation must outrank the cancellation they got,
+    and a later removal must send a fresh one."""
+    cancelled_at = db.session.scalar(select(func.max(Delivery.sequence)).where(
+        Delivery.attendee_id == attendee.id, Delivery.kind == "cancel"))
+    if cancelled_at is not None:
+        attendee.sequence_offset = max(attendee.sequence_offset, cancelled_at + 1 - event.sequence)
+    db.session.execute(Delivery.__table__.delete().where(
+        Delivery.attendee_id == attendee.id, Delivery.kind == "cancel"))
+    attendee.removed = False
 
 
 def _schedule_window(event: Event) -> None:

@@ -39,33 +39,34 @@ def deliver_invites(event_id: str) -> None:
         log.warning("event %s no longer exists; nothing to send", event_id)
         return
     google_sync.sync_event(event)
-    recipients, done = invite_work(event)
     attendees = {a.id: a for a in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id))}
     writer = InviteWriter(event, db.session.get(Organizer, event.organizer_id))
     # The fan-out commits once per message, and each commit would expire every object in the session (then
     # reload each one on its next use): the loaded event, organizer and attendees leave the session first.
     db.session.expunge_all()
-    fan_out(event.id, recipients, lambda r: writer.message(attendees[r.attendee_id], r), already_done=done)
+    fan_out(event.id, "invites", lambda: invite_work(event.id, event.status, event.sequence),
+            lambda r: writer.message(attendees[r.attendee_id], r))
 
 
-def invite_work(event: Event) -> tuple[list[Recipient], int]:
-    """The messages still to send, and how many of this round were already sent or failed for good."""
-    finished = {
-        (attendee_id, kind, sequence)
-        for attendee_id, kind, sequence in db.session.execute(
-            select(Delivery.attendee_id, Delivery.kind, Delivery.sequence).where(
-                Delivery.event_id == event.id, Delivery.status.in_(("sent", "failed")))
-        )
-    }
+def invite_work(event_id: str, status: str, sequence: int) -> tuple[list[Recipient], int]:
+    """The messages still to send, and how many of this round were already sent or failed for good.
+
+    Each attendee's copies carry the event's SEQUENCE plus their own offset; a removed attendee's
+    cancellation outranks the invitation they had."""
+    finished = {tuple(row) for row in db.session.execute(
+        select(Delivery.attendee_id, Delivery.kind, Delivery.sequence).where(
+            Delivery.event_id == event_id, Delivery.status.in_(("sent", "failed"))))}
     cancelled_ever = {attendee_id for attendee_id, kind, _ in finished if kind == "cancel"}
     wanted = []
-    for attendee in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id).order_by(Attendee.id)):
-        if event.status == "cancelled" or attendee.removed:
-            if attendee.id not in cancelled_ever:
-                sequence = event.sequence if event.status == "cancelled" else event.sequence + 1
-                wanted.append(Recipient(attendee.id, attendee.email, "cancel", sequence))
+    for attendee_id, email, removed, offset in db.session.execute(
+            select(Attendee.id, Attendee.email, Attendee.removed, Attendee.sequence_offset)
+            .where(Attendee.event_id == event_id).order_by(Attendee.id)):
+        own = sequence + offset
+        if status == "cancelled" or removed:
+            if attendee_id not in cancelled_ever:
+                wanted.append(Recipient(attendee_id, email, "cancel", own if status == "cancelled" else own + 1))
         else:
-            wanted.append(Recipient(attendee.id, attendee.email, "request", event.sequence))
+            wanted.append(Recipient(attendee_id, email, "request", own))
     todo = [r for r in wanted if (r.attendee_id, r.kind, r.sequence) not in finished]
     return todo, len(wanted) - len(todo)
 

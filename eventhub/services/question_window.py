@@ -12,9 +12,9 @@ from sqlalchemy import select
 from eventhub.domain import zones
 from eventhub.extensions import db, jobs
 from eventhub.gateways.mail import new_message
-from eventhub.models import Attendee, Delivery, Event, utcnow
+from eventhub.models import Attendee, Event, utcnow
 from eventhub.queue import JobPolicy
-from eventhub.services.delivery import Recipient, fan_out
+from eventhub.services.delivery import fan_out, pending_once
 from eventhub.services.events import personal_link
 from eventhub.services.questions import close_window
 
@@ -55,13 +55,11 @@ def send_question_reminder(event_id: str) -> None:
         return
     if now < event.questions_close - REMINDER_BEFORE_CLOSE - timedelta(minutes=10):
         return  # queued for an earlier close date that has since moved
-    reminded = set(db.session.scalars(select(Delivery.attendee_id).where(
-        Delivery.event_id == event.id, Delivery.kind == "reminder", Delivery.status.in_(("sent", "failed")))))
     attendees = {a.id: a for a in db.session.scalars(select(Attendee).where(
         Attendee.event_id == event.id, Attendee.removed.is_(False)).order_by(Attendee.id))}
-    recipients = [Recipient(a.id, a.email, "reminder", 0) for a in attendees.values() if a.id not in reminded]
-    fan_out(event.id, recipients, lambda r: reminder_message(event, attendees[r.attendee_id]),
-            already_done=len(reminded))
+    addresses = [(a.id, a.email) for a in attendees.values()]
+    fan_out(event.id, "reminder", lambda: pending_once(event.id, "reminder", addresses),
+            lambda r: reminder_message(event, attendees[r.attendee_id]))
 
 
 def reminder_message(event: Event, attendee: Attendee):

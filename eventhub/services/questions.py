@@ -22,6 +22,7 @@ from eventhub.domain.questions import (
     clean_answer,
     clean_question,
     group_breakdown,
+    rate_key,
     rounded_to_hour,
     similar_pairs,
     voter_pseudonym,
@@ -61,11 +62,12 @@ class Board:
         self.open = window_open(self.event, self.now)
         key = event_key(self.event) if self.open else None
         self.voter = voter_pseudonym(key, token) if key is not None else None
+        self.rate_key = rate_key(key, token) if key is not None else None
 
     def ask(self, text: object) -> Question:
         text = clean_question(text)
         self._require_open()
-        if not limiter.allow(f"ask:{self.voter}", QUESTIONS_PER_HOUR, 3600):
+        if not limiter.allow(f"ask:{self.rate_key}", QUESTIONS_PER_HOUR, 3600):
             raise RateLimited(f"at most {QUESTIONS_PER_HOUR} questions an hour per link")
         question = Question(event_id=self.event.id, text=text,
                             status="pending" if self.event.moderation else "visible",
@@ -77,7 +79,7 @@ class Board:
     def vote(self, question_id: str) -> int:
         question = self._question(question_id)
         self._require_open()
-        if not limiter.allow(f"vote:{self.voter}", VOTES_PER_HOUR, 3600):
+        if not limiter.allow(f"vote:{self.rate_key}", VOTES_PER_HOUR, 3600):
             raise RateLimited("too many votes from this link this hour")
         db.session.add(Vote(question_id=question.id, voter=self.voter, voter_group=_nameable_group(self.attendee),
                             created_hour=rounded_to_hour(self.now)))

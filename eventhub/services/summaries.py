@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from eventhub.domain import zones
 from eventhub.domain.summaries import SummaryContent, SummaryQuestion, order_questions
@@ -17,13 +17,13 @@ from eventhub.extensions import db, jobs
 from eventhub.gateways.mail import MessageForMany, new_message
 from eventhub.models import Attendee, Delivery, Event, Question, Summary, Vote, utcnow
 from eventhub.queue import JobPolicy
-from eventhub.services.delivery import Recipient, fan_out
+from eventhub.services.delivery import Recipient, fan_out, pending_once
 
 log = logging.getLogger(__name__)
 
 
 class SummaryAlreadySent(Exception):
-    """The summary went (or is going) out: every attendee gets it once (409)."""
+    """The summary went (or is going) out, or the town hall is cancelled: every attendee gets it once (409)."""
 
 
 def summary_policy() -> JobPolicy:
@@ -79,9 +79,16 @@ def save_draft(event: Event, notes: str, action_items: tuple[str, ...]) -> Summa
 
 def start_sending(event: Event, notes: str, action_items: tuple[str, ...], owner: str) -> str:
     """Save the final text and queue the fan-out; a summary is sent once."""
+    if event.status == "cancelled":
+        raise SummaryAlreadySent("the town hall is cancelled")
     summary = save_draft(event, notes, action_items)
-    summary.status = "sending"
+    # One conditional update: of two requests sending at once, only one finds the draft.
+    claimed = db.session.execute(update(Summary).where(
+        Summary.event_id == event.id, Summary.status == "draft").values(status="sending")).rowcount
     db.session.commit()
+    if not claimed:
+        raise SummaryAlreadySent("the summary was already sent")
+    db.session.refresh(summary)
     from eventhub.jobs.summaries import send_summary
 
     summary.job_id = jobs.enqueue(send_summary, event.id, policy=summary_policy(), owner=owner,
@@ -131,13 +138,10 @@ def send_summary(event_id: str) -> None:
         return
     summary = summary_of(event)
     body = content(event)
-    served = set(db.session.scalars(select(Delivery.attendee_id).where(
-        Delivery.event_id == event.id, Delivery.kind == "summary", Delivery.status.in_(("sent", "failed")))))
     attendees = db.session.execute(select(Attendee.id, Attendee.email, Attendee.timezone).where(
         Attendee.event_id == event.id, Attendee.removed.is_(False)).order_by(Attendee.id)).all()
     zone_of = {attendee_id: zone for attendee_id, _, zone in attendees}
-    recipients = [Recipient(attendee_id, email, "summary", 0) for attendee_id, email, _ in attendees
-                  if attendee_id not in served]
+    addresses = [(attendee_id, email) for attendee_id, email, _ in attendees]
     message_id_domain = urlsplit(current_app.config["EVENTHUB_BASE_URL"]).hostname
     per_zone: dict[str, MessageForMany] = {}
 
@@ -147,7 +151,7 @@ def send_summary(event_id: str) -> None:
             per_zone[zone] = MessageForMany(summary_message(event, body, zone), message_id_domain)
         return per_zone[zone]
 
-    fan_out(event.id, recipients, build, already_done=len(served))
+    fan_out(event.id, "summary", lambda: pending_once(event.id, "summary", addresses), build)
     summary.status, summary.sent_at = "sent", utcnow()
     db.session.commit()
 

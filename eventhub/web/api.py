@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, g, jsonify
 from sqlalchemy import text
 
@@ -26,7 +28,7 @@ def health():
 @organizer_required
 def job_status(job_id: str):
     """Status and progress of a job this organizer started; failed jobs say so."""
-    described = jobs.status(job_id) if len(job_id) <= 64 else None
+    described = jobs.status(job_id) if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", job_id) else None
     if described is None or described.pop("owner") != g.organizer.id:
         raise ApiError(404, "No such job.")
     return jsonify(described)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import replace
 
 from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -56,7 +57,13 @@ def change_event(event_id: str):
     if event.status == "cancelled":
         raise ApiError(409, "The town hall is cancelled; create a new one instead.")
     payload = json_object()
-    changed = apply_event_changes(event_service.draft_of(event), payload, now=utcnow())
+    now = utcnow()
+    changed = apply_event_changes(event_service.draft_of(event), payload, now=now)
+    if event.questions_close <= now and changed.questions_close != event.questions_close:
+        # The voter key is gone: a new window would let every link vote again under a new pseudonym.
+        if "questions_close" in payload:
+            raise ApiError(409, "Questions for this town hall are closed for good.", field="questions_close")
+        changed = replace(changed, questions_close=event.questions_close)
     event_service.update_event(event, changed, attendees_given="attendees" in payload)
     return jsonify(event_service.event_json(event))
 
@@ -187,7 +194,8 @@ class _OrganizerView:
 
 def _prefill(args) -> dict:
     """The form, pre-filled from a /schedule result's link."""
-    groups = "\n".join(item.replace("|", ", ") for item in args.getlist("group"))
+    groups = "\n".join(f"{name}, {zone}" for name, zone in zip(args.getlist("group_name"), args.getlist("group_zone"),
+                                                             strict=False))
     return {
         "title": args.get("title", ""), "description": "", "timezone": args.get("timezone", "UTC"),
         "duration_minutes": args.get("duration", "60"), "occurrences": args.get("occurrences", args.get("start", "")),
@@ -208,18 +216,21 @@ def _event_payload(form: dict) -> dict:
     occurrences = [item.strip() for item in re.split(r"[,\s]+", form["occurrences"]) if item.strip()]
     groups = []
     for line in form["groups"].splitlines():
-        name, _, zone = line.partition(",")
+        name, _, zone = line.rpartition(",")  # zone names hold no comma; group names may
         if name.strip():
             groups.append({"name": name.strip(), "timezone": zone.strip()})
     attendees = []
-    for row in csv.reader(io.StringIO(form["attendees"])):
-        cells = [cell.strip() for cell in row] + ["", ""]
-        if cells[0]:
-            attendees.append({"email": cells[0], "name": cells[1], "group": cells[2]})
+    try:
+        for row in csv.reader(io.StringIO(form["attendees"])):
+            cells = [cell.strip() for cell in row] + ["", ""]
+            if cells[0]:
+                attendees.append({"email": cells[0], "name": cells[1], "group": cells[2]})
+    except csv.Error as error:
+        raise InvalidField("attendees", f"cannot be read as lines of email, name, group: {error}") from None
     duration = form["duration_minutes"]
     payload = {
         "title": form["title"], "description": form["description"], "timezone": form["timezone"] or "UTC",
-        "duration_minutes": int(duration) if duration.isdigit() else duration,
+        "duration_minutes": int(duration) if re.fullmatch(r"[0-9]{1,5}", duration) else duration,
         "groups": groups, "attendees": attendees, "moderation": form["moderation"],
     }
     if len(occurrences) > 1:

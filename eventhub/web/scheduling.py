@@ -68,8 +68,10 @@ def _plan(form: dict) -> dict:
         plan_request = parse_suggestion_request(payload)
         chosen = rank_slots(plan_request)
         result = {"mode": "single", "occurrences": chosen}
-    groups = [f"{group.name}|{zones.zone_name(group.zone)}" for group in plan_request.groups]
-    common = {"duration": plan_request.duration, "timezone": groups[0].split("|")[1], "group": groups}
+    names = [group.name for group in plan_request.groups]
+    zone_names = [zones.zone_name(group.zone) for group in plan_request.groups]
+    common = {"duration": plan_request.duration, "timezone": zone_names[0], "group_name": names,
+              "group_zone": zone_names}
     if form["mode"] == "series":
         result["create_link"] = url_for("events.new_event", every=payload.get("every"), **common,
                                         occurrences=",".join(zones.format_utc(s.start) for s in chosen))

@@ -24,8 +24,8 @@ def send_summary(event_id: str):
     notes, items = parse_summary_request(json_object())
     try:
         job_id = summaries.start_sending(event, notes, items, owner=g.organizer.id)
-    except summaries.SummaryAlreadySent:
-        raise ApiError(409, "The summary was already sent; every attendee gets it once.") from None
+    except summaries.SummaryAlreadySent as refused:
+        raise ApiError(409, f"No summary can be sent: {refused}; every attendee gets it once.") from None
     return jsonify({"job_id": job_id}), 202
 
 
@@ -61,8 +61,8 @@ def edit_summary(event_id: str):
             flash("Draft saved.", "info")
     except InvalidField as invalid:
         flash(f"{invalid.field}: {invalid.message}", "error")
-    except summaries.SummaryAlreadySent:
-        flash("The summary was already sent.", "error")
+    except summaries.SummaryAlreadySent as refused:
+        flash(f"No summary can be sent: {refused}.", "error")
     return redirect(url_for("events.show_event", event_id=event.id) + "#summary")
 
 

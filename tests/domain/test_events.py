@@ -69,3 +69,9 @@ def test_local_times_and_daylight_saving_moves_for_new_york_across_march():
     moves = daylight_saving_moves(starts, "America/New_York", "America/New_York")
     assert [(m.date, m.before, m.after) for m in moves] == [("2027-03-16", "09:00", "10:00")]
     assert daylight_saving_moves(starts, "Asia/Kathmandu", "America/New_York") == []
+
+
+def test_a_change_of_the_period_alone_is_applied():
+    draft = parse_event_request({**BASE, "start": None, "every": "week",
+                                 "occurrences": ["2027-03-02T14:00:00Z", "2027-03-16T14:00:00Z"]}, NOW)
+    assert apply_event_changes(draft, {"every": "2 weeks"}, NOW).every == "2 weeks"

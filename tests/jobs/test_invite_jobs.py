@@ -29,3 +29,26 @@ def test_a_mail_server_that_is_down_leaves_the_job_queued_for_a_retry_not_done(r
     SimpleWorker([jobs.queue], connection=jobs.connection).work(burst=True)
     status = client.get(f"/api/v1/jobs/{created['job_id']}", headers=auth_headers).json
     assert status["status"] == "queued" and status["done"] == 0  # scheduled for its retry, never shown done
+
+
+def test_two_runs_of_the_same_mailing_at_once_send_nobody_twice(rq_settings, app, client, auth_headers, mail):
+    """A doubled enqueue, or two workers requeueing a crashed job, must not send from the same stale list."""
+    import threading
+
+    from eventhub.services.invites import deliver_invites
+
+    attendees = [{"email": f"p{n:03d}@example.com"} for n in range(120)]
+    created = client.post("/api/v1/events", headers=auth_headers, json={
+        "title": "All hands", "start": "2030-03-05T14:00:00Z", "attendees": attendees}).json
+
+    def run():
+        with app.app_context():
+            deliver_invites(created["id"])
+
+    runs = [threading.Thread(target=run) for _ in range(2)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join(timeout=60)
+    received = [item["to"][0] for item in mail.messages]
+    assert sorted(received) == sorted(a["email"] for a in attendees)

@@ -231,3 +231,31 @@ def test_ten_thousand_attendees_are_accepted(rq_settings, client, auth_headers, 
     created = client.post("/api/v1/events", headers=auth_headers, json=_event(
         attendees=[{"email": f"p{n}@example.com"} for n in range(10_000)]))
     assert created.status_code == 201 and created.json["attendees"] == 10_000
+
+
+def test_an_attendee_removed_and_invited_again_gets_an_invitation_that_outranks_the_cancellation(
+        client, auth_headers, mail):
+    created = _create(client, auth_headers)
+    ana = {"email": "ana@example.com", "name": "Ana", "group": "Manila"}
+    bob = {"email": "bob@example.com", "name": "Bob", "group": "New York"}
+    client.patch(f"/api/v1/events/{created['id']}", json={"attendees": [ana]}, headers=auth_headers)
+    jobs.wait_local()
+    cancel = _calendar(_by_recipient(mail)["bob@example.com"])[1]
+    mail.messages.clear()
+    client.patch(f"/api/v1/events/{created['id']}", json={"attendees": [ana, bob]}, headers=auth_headers)
+    jobs.wait_local()
+    assert set(_by_recipient(mail)) == {"bob@example.com"}
+    again = _calendar(_by_recipient(mail)["bob@example.com"])[1]
+    assert again["METHOD"] == "REQUEST"
+    assert int(again.walk("VEVENT")[0]["SEQUENCE"]) > int(cancel.walk("VEVENT")[0]["SEQUENCE"])
+    assert client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json["invites"] == {
+        "sent": 2, "failed": 0, "pending": 0}
+    mail.messages.clear()
+    client.patch(f"/api/v1/events/{created['id']}", json={"title": "Renamed"}, headers=auth_headers)
+    jobs.wait_local()
+    assert set(_by_recipient(mail)) == {"ana@example.com", "bob@example.com"}  # Bob keeps getting updates
+
+
+def test_a_title_with_a_line_break_is_refused(client, auth_headers):
+    response = client.post("/api/v1/events", json=_event(title="Q1\r\nBcc: x@example.com"), headers=auth_headers)
+    assert response.status_code == 422 and response.json["error"]["field"] == "title"

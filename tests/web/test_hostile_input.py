@@ -101,3 +101,26 @@ def test_a_nul_byte_anywhere_is_a_4xx_on_every_database(client, auth_headers, or
     csrf = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
     response = client.post("/login", data={"email": "org\x00@example.com", "password": "x", "csrf_token": csrf})
     assert 400 <= response.status_code < 500
+
+
+def test_the_event_form_refuses_odd_numbers_and_unreadable_lines_with_422(client, organizer):
+    page = client.get("/login").get_data(as_text=True)
+    csrf = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post("/login", data={"email": organizer["email"], "password": organizer["password"], "csrf_token": csrf})
+    form = {"csrf_token": csrf, "title": "T", "occurrences": "2030-03-05T14:00:00Z", "timezone": "UTC",
+            "duration_minutes": "60", "attendees": "a@example.com"}
+    assert client.post("/events/new", data={**form, "duration_minutes": "\u00b2"}).status_code == 422
+    assert client.post("/events/new", data={**form, "attendees": "a" * 200_000 + '"x'}).status_code == 422
+
+
+def test_job_ids_of_any_shape_answer_404_with_redis(rq_settings, client, auth_headers):
+    for job_id in ("..", "*", "%C3%A9", "a b", "x" * 65):
+        assert client.get(f"/api/v1/jobs/{job_id}", headers=auth_headers).status_code == 404, job_id
+
+
+def test_group_names_with_separators_survive_the_pre_filled_form(client, organizer):
+    page = client.get("/login").get_data(as_text=True)
+    csrf = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post("/login", data={"email": organizer["email"], "password": organizer["password"], "csrf_token": csrf})
+    page = client.get("/events/new?group_name=Ops%7CNight%2C+Manila&group_zone=Asia/Manila").get_data(as_text=True)
+    assert "Ops|Night, Manila, Asia/Manila" in page

@@ -184,3 +184,29 @@ def test_no_hostile_body_gets_a_5xx(client, town_hall, body):
     _, tokens = town_hall
     response = client.post(f"/api/v1/ask/{tokens['m0@example.com']}/questions", json=body)
     assert 400 <= response.status_code < 500
+
+
+def test_a_closed_window_cannot_be_reopened_so_nobody_votes_twice(client, auth_headers, app):
+    from eventhub.models import Event
+
+    event, tokens = _make(client, auth_headers, [{"email": "a@example.com"}])
+    stored = db.session.get(Event, event["id"])
+    stored.questions_close = datetime.now(UTC) - timedelta(seconds=1)
+    db.session.commit()
+    reopened = client.patch(f"/api/v1/events/{event['id']}", json={"questions_close": _in(24)}, headers=auth_headers)
+    assert reopened.status_code == 409 and reopened.json["error"]["field"] == "questions_close"
+    moved = client.patch(f"/api/v1/events/{event['id']}", json={"start": _in(96)}, headers=auth_headers)
+    assert moved.status_code == 200 and moved.json["questions_close"] != moved.json["start"]
+    assert client.get(f"/api/v1/ask/{tokens['a@example.com']}").json["event"]["open"] is False
+
+
+def test_the_rate_limit_counts_under_a_key_that_is_not_the_voter_pseudonym(rq_settings, client, auth_headers):
+    from eventhub.extensions import jobs
+    from eventhub.models import Vote
+
+    event, tokens = _make(client, auth_headers, [{"email": "a@example.com"}, {"email": "b@example.com"}])
+    question = _ask(client, tokens["a@example.com"]).json["id"]
+    client.post(f"/api/v1/ask/{tokens['a@example.com']}/questions/{question}/vote")
+    voters = {vote.voter for vote in db.session.query(Vote)}
+    keys = b" ".join(jobs.connection.keys("eventhub:rate:*"))
+    assert keys and not [voter for voter in voters if voter.encode() in keys]

@@ -104,3 +104,9 @@ def test_unanswered_questions_carry_over_to_the_next_town_hall(client, auth_head
     token = personal_token(db.session.query(Attendee).filter_by(event_id=event.id).one().id)
     board = client.get(f"/api/v1/ask/{token}").json["questions"]
     assert [q["text"] for q in board] == [suggestions[0]["text"]] and board[0]["votes"] == 0
+
+
+def test_no_summary_for_a_cancelled_town_hall(client, auth_headers, held):
+    client.delete(f"/api/v1/events/{held['id']}", headers=auth_headers)
+    response = client.post(f"/api/v1/events/{held['id']}/summary", headers=auth_headers, json={})
+    assert response.status_code == 409
