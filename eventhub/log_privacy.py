@@ -1,5 +1,7 @@
-"""Personal links never reach a log: every log record that mentions `/ask/<token>` is rewritten with the
-token and any IP address removed, whoever logs it (our code, Werkzeug's or gunicorn's access log, RQ)."""
+"""Personal links and client addresses never reach a log: every log record that mentions `/ask/<token>` is
+rewritten with the token removed, whoever logs it (our code, Werkzeug, gunicorn, RQ), and access logs
+(Werkzeug's, gunicorn's) lose every IP address, so no request can be matched to an ask request by its
+address and time."""
 
 from __future__ import annotations
 
@@ -13,11 +15,17 @@ _IPV6_LIKE = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?
 _installed = False
 
 
-def redact(message: str) -> str:
-    """The message with personal links and IP addresses blanked, if it mentions a personal link."""
-    if "/ask/" not in message:
+ACCESS_LOGGERS = frozenset({"werkzeug", "gunicorn.access"})
+
+
+def redact(message: str, access_log: bool = False) -> str:
+    """The message with personal links blanked; with IP addresses blanked too if it mentions a personal
+    link or is an access-log line."""
+    if "/ask/" in message:
+        message = _ASK_PATH.sub("/ask/[link]", message)
+    elif not access_log:
         return message
-    message = _IPV4.sub("[ip]", _ASK_PATH.sub("/ask/[link]", message))
+    message = _IPV4.sub("[ip]", message)
     return _IPV6_LIKE.sub(lambda m: "[ip]" if "::" in m[0] or m[0].count(":") == 7 else m[0], message)
 
 
@@ -34,8 +42,9 @@ def install() -> None:
             message = record.getMessage()
         except Exception:  # a broken format string is the logger's own problem; leave it as it is
             return record
-        if "/ask/" in message:
-            record.msg, record.args = redact(message), ()
+        access_log = record.name in ACCESS_LOGGERS
+        if "/ask/" in message or access_log:
+            record.msg, record.args = redact(message, access_log), ()
         return record
 
     logging.setLogRecordFactory(private_record)

@@ -51,6 +51,7 @@ class _LocalJob:
     id: str
     status: str = "queued"
     meta: dict = field(default_factory=dict)
+    retry_at: float = 0.0  # monotonic time of the next attempt, while "scheduled"
 
     def save_meta(self) -> None:
         """Meta lives in memory here; kept for the same calls as an RQ job."""
@@ -154,27 +155,31 @@ class InProcessJobs:
         local = _LocalJob(id=job_id or uuid.uuid4().hex, meta={"owner": owner, "done": 0, "total": 0})
         with self._lock:
             self._jobs[local.id] = local
-        self._executor.submit(self._run, local, func, args, policy)
+        self._executor.submit(self._run, local, func, args, policy, 0)
         log.info("job %s queued in-process: %s", local.id, description or func.__name__)
         return local.id
 
-    def _run(self, local: _LocalJob, func, args, policy: JobPolicy) -> None:
-        """Run a job with the same retry schedule RQ would use."""
+    def _run(self, local: _LocalJob, func, args, policy: JobPolicy, attempt: int) -> None:
+        """One attempt; a failure with retries left is run again after its interval, as RQ would, on a
+        timer rather than by sleeping, so other jobs are not held up meanwhile."""
         token = _current_local_job.set(local)
+        local.status = "started"
         try:
-            for attempt, delay in enumerate((0, *policy.retry_intervals)):
-                time.sleep(delay)
-                local.status = "started"
-                try:
-                    with self.app.app_context():
-                        func(*args)
-                except Exception:
-                    log.exception("job %s failed (attempt %d)", local.id, attempt + 1)
-                    local.status = "scheduled"
-                else:
-                    local.status = "finished"
-                    return
-            local.status = "failed"
+            with self.app.app_context():
+                func(*args)
+        except Exception:
+            log.exception("job %s failed (attempt %d)", local.id, attempt + 1)
+            if attempt < len(policy.retry_intervals):
+                delay = policy.retry_intervals[attempt]
+                local.status, local.retry_at = "scheduled", time.monotonic() + delay
+                timer = threading.Timer(delay, self._executor.submit,
+                                        (self._run, local, func, args, policy, attempt + 1))
+                timer.daemon = True
+                timer.start()
+            else:
+                local.status = "failed"
+        else:
+            local.status = "finished"
         finally:
             _current_local_job.reset(token)
 
@@ -190,8 +195,15 @@ class InProcessJobs:
         return local_id
 
     def wait_local(self, timeout: float = 30.0) -> None:
-        """Block until the jobs queued so far have run (for tests and the CLI)."""
-        self._executor.submit(lambda: None).result(timeout=timeout)
+        """Block until the jobs queued so far have run, retries due within `timeout` included (for tests)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._executor.submit(lambda: None).result(timeout=max(deadline - time.monotonic(), 0.1))
+            waiting = [job for job in self._jobs.values() if job.status in ("queued", "started")
+                       or (job.status == "scheduled" and job.retry_at <= deadline)]
+            if not waiting or time.monotonic() >= deadline:
+                return
+            time.sleep(0.02)
 
     def status(self, job_id: str) -> dict | None:
         local = self._jobs.get(job_id)

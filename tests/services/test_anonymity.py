@@ -68,6 +68,7 @@ def test_nothing_ties_a_question_or_vote_to_an_attendee(rq_settings, app, client
     assert "/ask/[link]" in logged
     assert not [token for token in tokens if token in logged]
     assert not [line for line in logged.splitlines() if "/ask/" in line and "127.0.0.1" in line]
+    assert not [line for line in logged.splitlines() if "werkzeug" in line and "127.0.0.1" in line]
 
     # 4. no job payload in Redis holds a token, an email or a question's author
     redis = jobs.connection
@@ -83,3 +84,35 @@ def test_nothing_ties_a_question_or_vote_to_an_attendee(rq_settings, app, client
         elif redis.type(key) == b"string":
             payloads += redis.get(key)
     assert not [value for value in identifying if value.encode() in payloads]
+
+
+def test_the_destroyed_voter_key_leaves_no_bytes_in_the_database_files(app, client, auth_headers):
+    """Deleting a row is not enough: SQLite's pages and write-ahead log, PostgreSQL's table file keep it."""
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    from eventhub.models import Event, QuestionKey
+    from eventhub.services.question_window import close_questions
+
+    start = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event = client.post("/api/v1/events", headers=auth_headers, json={
+        "title": "Town hall", "start": start, "attendees": [{"email": "a@example.com"}]}).json
+    token = personal_token(db.session.query(Attendee).filter_by(event_id=event["id"]).one().id)
+    client.post(f"/api/v1/ask/{token}/questions", json={"text": "Is the key really gone?"})
+    key = db.session.get(QuestionKey, event["id"]).key
+    postgres = db.engine.dialect.name == "postgresql"
+    file_before = postgres and db.session.execute(text("SELECT pg_relation_filenode('question_keys')")).scalar()
+    stored = db.session.get(Event, event["id"])
+    stored.questions_close = datetime.now(UTC) - timedelta(seconds=1)
+    db.session.commit()
+    close_questions(event["id"])
+
+    if postgres:  # the table was rewritten into a new file; the old one, with the key, is gone
+        db.session.rollback()
+        assert db.session.execute(text("SELECT pg_relation_filenode('question_keys')")).scalar() != file_before
+    else:
+        database = Path(db.engine.url.database)
+        for path in (database, Path(f"{database}-wal")):
+            if path.exists():
+                assert key not in path.read_bytes(), path.name
