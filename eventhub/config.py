@@ -30,7 +30,7 @@ DEFAULTS = {
     # Largest request body the service reads (10,000 attendees fit well inside).
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
     # How long a crashed worker's hold on a fan-out lasts before another worker may resume it (seconds).
-    "FAN_OUT_LEASE_SECONDS": 30,
+    "FAN_OUT_LEASE_SECONDS": 60,
     # Seconds between retries of a summary whose mail server refuses or is down (comma-separated).
     "SUMMARY_RETRY_INTERVALS": "10,30,60,120,300,600,1800,3600",
 }

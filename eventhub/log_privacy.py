@@ -11,7 +11,9 @@ import re
 _ASK_PATH = re.compile(r"/ask/[^/\s\"'?#]+")
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 # Colon groups that are an IPv6 address ("::" or eight groups), not a clock time such as 22:42:40.
-_IPV6_LIKE = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?![\w:])")
+_IPV6_LIKE = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,8}[0-9a-fA-F]{0,4}(?![\w:])")
+# A request line with its status, as both access logs write it: `"GET /path HTTP/1.1" 200`.
+_ACCESS_LINE = re.compile(r'"[A-Z]+ \S* HTTP/[0-9.]+" \d{3}')
 _installed = False
 
 
@@ -26,7 +28,7 @@ def redact(message: str, access_log: bool = False) -> str:
     elif not access_log:
         return message
     message = _IPV4.sub("[ip]", message)
-    return _IPV6_LIKE.sub(lambda m: "[ip]" if "::" in m[0] or m[0].count(":") == 7 else m[0], message)
+    return _IPV6_LIKE.sub(lambda m: "[ip]" if "::" in m[0] or m[0].count(":") >= 7 else m[0], message)
 
 
 def install() -> None:
@@ -42,7 +44,7 @@ def install() -> None:
             message = record.getMessage()
         except Exception:  # a broken format string is the logger's own problem; leave it as it is
             return record
-        access_log = record.name in ACCESS_LOGGERS
+        access_log = record.name in ACCESS_LOGGERS and _ACCESS_LINE.search(message) is not None
         if "/ask/" in message or access_log:
             record.msg, record.args = redact(message, access_log), ()
         return record

@@ -130,7 +130,7 @@ def _text(value: object, field: str, limit: int, required: bool = False, one_lin
         raise InvalidField(field, "must not be empty")
     if len(text) > limit:
         raise InvalidField(field, f"must be at most {limit} characters")
-    if one_line and ("\n" in text or "\r" in text):
+    if one_line and len(text.splitlines()) > 1:
         raise InvalidField(field, "must be one line")
     return refuse_control_characters(text, field)
 

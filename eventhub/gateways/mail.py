@@ -21,6 +21,10 @@ from pathlib import Path
 
 from flask import current_app
 
+# Each SMTP step may take this long; a whole send (MAIL, RCPT, DATA, the end of data) stays well inside a
+# fan-out's lease (FAN_OUT_LEASE_SECONDS, renewed before every send).
+SMTP_STEP_TIMEOUT = 10
+
 
 class MailError(Exception):
     """Sending failed. `permanent` is True when retrying cannot help (a 5xx answer for that address)."""
@@ -158,7 +162,7 @@ class MailGateway:
             return
         settings = self.settings
         try:
-            client = smtplib.SMTP(settings["SMTP_HOST"], int(settings["SMTP_PORT"]), timeout=30)
+            client = smtplib.SMTP(settings["SMTP_HOST"], int(settings["SMTP_PORT"]), timeout=SMTP_STEP_TIMEOUT)
             if settings.get("SMTP_STARTTLS"):
                 client.starttls(context=ssl.create_default_context())
             if settings.get("SMTP_USER"):

@@ -207,14 +207,8 @@ def _sync_attendees(event: Event, wanted: tuple[AttendeeInput, ...]) -> bool:
 
 
 def _invite_again(event: Event, attendee: Attendee) -> None:
-    """An attendee removed earlier is back: their new invitation must outrank the cancellation they got,
-    and a later removal must send a fresh one."""
-    cancelled_at = db.session.scalar(select(func.max(Delivery.sequence)).where(
-        Delivery.attendee_id == attendee.id, Delivery.kind == "cancel"))
-    if cancelled_at is not None:
-        attendee.sequence_offset = max(attendee.sequence_offset, cancelled_at + 1 - event.sequence)
-    db.session.execute(Delivery.__table__.delete().where(
-        Delivery.attendee_id == attendee.id, Delivery.kind == "cancel"))
+    """An attendee removed earlier is back; the invite job gives them an invitation that outranks the
+    cancellation they got (see `invites.invite_work`)."""
     attendee.removed = False
 
 

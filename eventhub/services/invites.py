@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from eventhub.domain import zones
 from eventhub.domain.calendar import (
@@ -39,36 +39,66 @@ def deliver_invites(event_id: str) -> None:
         log.warning("event %s no longer exists; nothing to send", event_id)
         return
     google_sync.sync_event(event)
-    attendees = {a.id: a for a in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id))}
+    version = (event.status, event.sequence)
     writer = InviteWriter(event, db.session.get(Organizer, event.organizer_id))
-    # The fan-out commits once per message, and each commit would expire every object in the session (then
-    # reload each one on its next use): the loaded event, organizer and attendees leave the session first.
-    db.session.expunge_all()
-    fan_out(event.id, "invites", lambda: invite_work(event.id, event.status, event.sequence),
-            lambda r: writer.message(attendees[r.attendee_id], r))
+    attendees: dict[str, Attendee] = {}
+
+    def pending() -> tuple[list[Recipient], int]:
+        # Read under the mailing's lease: a run for a version that has since changed leaves the sending to
+        # the run queued with the change, and attendees added meanwhile are known to `build`.
+        if tuple(db.session.execute(select(Event.status, Event.sequence).where(Event.id == event_id)).one()) \
+                != version:
+            return [], 0
+        work = invite_work(event_id, *version)
+        attendees.update({a.id: a for a in db.session.scalars(select(Attendee).where(Attendee.event_id == event_id))})
+        # The fan-out commits once per message, and each commit would expire every object in the session
+        # (then reload each on its next use): the loaded event, organizer and attendees leave it first.
+        db.session.expunge_all()
+        return work
+
+    fan_out(event.id, "invites", pending, lambda r: writer.message(attendees[r.attendee_id], r))
 
 
 def invite_work(event_id: str, status: str, sequence: int) -> tuple[list[Recipient], int]:
     """The messages still to send, and how many of this round were already sent or failed for good.
 
-    Each attendee's copies carry the event's SEQUENCE plus their own offset; a removed attendee's
-    cancellation outranks the invitation they had."""
-    finished = {tuple(row) for row in db.session.execute(
-        select(Delivery.attendee_id, Delivery.kind, Delivery.sequence).where(
-            Delivery.event_id == event_id, Delivery.status.in_(("sent", "failed"))))}
-    cancelled_ever = {attendee_id for attendee_id, kind, _ in finished if kind == "cancel"}
-    wanted = []
+    Each attendee's copies carry the event's SEQUENCE plus their own offset. A cancellation counts for an
+    attendee while it is newer than the last invitation they got; an attendee invited again after one
+    gets an invitation that outranks it (their offset is raised and kept, so later updates do too)."""
+    latest: dict[tuple[str, str], int] = {}
+    for attendee_id, kind, number in db.session.execute(
+            select(Delivery.attendee_id, Delivery.kind, func.max(Delivery.sequence)).where(
+                Delivery.event_id == event_id, Delivery.status.in_(("sent", "failed")))
+            .group_by(Delivery.attendee_id, Delivery.kind)):
+        latest[attendee_id, kind] = number
+    todo, done, raised = [], 0, {}
     for attendee_id, email, removed, offset in db.session.execute(
             select(Attendee.id, Attendee.email, Attendee.removed, Attendee.sequence_offset)
             .where(Attendee.event_id == event_id).order_by(Attendee.id)):
-        own = sequence + offset
+        last_request = latest.get((attendee_id, "request"), -1)
+        last_cancel = latest.get((attendee_id, "cancel"), -1)
         if status == "cancelled" or removed:
-            if attendee_id not in cancelled_ever:
-                wanted.append(Recipient(attendee_id, email, "cancel", own if status == "cancelled" else own + 1))
+            if last_cancel > last_request:
+                done += 1  # already cancelled for them
+            elif last_request >= 0:  # someone never invited needs no cancellation
+                own = sequence + offset + (0 if status == "cancelled" else 1)
+                todo.append(Recipient(attendee_id, email, "cancel", max(own, last_request + 1)))
+            continue
+        own = sequence + offset
+        if last_cancel >= own:  # invited again after a cancellation at or above this version
+            raised[attendee_id] = last_cancel + 1 - sequence
+            own = last_cancel + 1
+        if last_request >= own:
+            done += 1
         else:
-            wanted.append(Recipient(attendee_id, email, "request", own))
-    todo = [r for r in wanted if (r.attendee_id, r.kind, r.sequence) not in finished]
-    return todo, len(wanted) - len(todo)
+            todo.append(Recipient(attendee_id, email, "request", own))
+    if raised:
+        # On a connection of its own: committing the session would expire the objects the writer holds.
+        with db.engine.begin() as connection:
+            for attendee_id, new_offset in raised.items():
+                connection.execute(update(Attendee).where(Attendee.id == attendee_id)
+                                   .values(sequence_offset=new_offset))
+    return todo, done
 
 
 def calendar_event(event: Event, organizer: Organizer, attendee: Attendee | None = None,

@@ -16,7 +16,7 @@ from eventhub.models import Attendee, Event, utcnow
 from eventhub.queue import JobPolicy
 from eventhub.services.delivery import fan_out, pending_once
 from eventhub.services.events import personal_link
-from eventhub.services.questions import close_window
+from eventhub.services.questions import close_window, purge_destroyed_keys
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,13 @@ def schedule_window_jobs(event: Event) -> None:
 
 
 def close_questions(event_id: str) -> None:
+    """At `questions_close`: destroy the voter key (if a request has not already) and purge it from the
+    database's files; a purge the database cannot do now raises, so the job is retried."""
     event = db.session.get(Event, event_id)
     if event is not None and utcnow() >= event.questions_close:
         if close_window(event):
             log.info("event %s: question window closed, voter key destroyed", event_id)
+        purge_destroyed_keys()
 
 
 def send_question_reminder(event_id: str) -> None:

@@ -149,22 +149,31 @@ def event_key(event: Event) -> bytes:
 
 
 def close_window(event: Event) -> bool:
-    """Destroy the voter key: from now on no vote can be tied to a link. True if a key was destroyed."""
+    """Destroy the voter key: from now on no vote can be tied to a link. True if a key was destroyed.
+    (The close job then purges the deleted row from the database's files: `purge_destroyed_keys`.)"""
     destroyed = db.session.execute(delete(QuestionKey).where(QuestionKey.event_id == event.id)).rowcount
     db.session.commit()
-    if destroyed:
-        _purge_deleted_rows()
     return bool(destroyed)
 
 
-def _purge_deleted_rows() -> None:
-    """Push the deletion through to the files: SQLite checkpoints its write-ahead log (zeroed pages, as
-    secure_delete is on, replace the key's) and empties it; PostgreSQL rewrites the small key table."""
+class PurgeNotDone(Exception):
+    """The database could not purge now (readers, or a lock); the close job is retried."""
+
+
+def purge_destroyed_keys() -> None:
+    """Push deleted keys through to the files: SQLite checkpoints its write-ahead log into pages that
+    `secure_delete` zeroed and empties it; PostgreSQL rewrites the small key table into a new file."""
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         if db.engine.dialect.name == "sqlite":
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+            if busy:
+                raise PurgeNotDone("SQLite readers kept the write-ahead log from being emptied")
         elif db.engine.dialect.name == "postgresql":
-            connection.exec_driver_sql("VACUUM FULL question_keys")
+            connection.exec_driver_sql("SET lock_timeout = '5s'")
+            try:
+                connection.exec_driver_sql("VACUUM FULL question_keys")
+            except Exception as error:  # a lock wait that timed out: try again later
+                raise PurgeNotDone(f"PostgreSQL could not rewrite question_keys now: {error}") from error
 
 
 def vote_count(question_id: str) -> int:

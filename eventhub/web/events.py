@@ -216,7 +216,9 @@ def _event_payload(form: dict) -> dict:
     occurrences = [item.strip() for item in re.split(r"[,\s]+", form["occurrences"]) if item.strip()]
     groups = []
     for line in form["groups"].splitlines():
-        name, _, zone = line.rpartition(",")  # zone names hold no comma; group names may
+        name, comma, zone = line.rpartition(",")  # zone names hold no comma; group names may
+        if not comma:
+            name, zone = line, ""
         if name.strip():
             groups.append({"name": name.strip(), "timezone": zone.strip()})
     attendees = []

@@ -259,3 +259,19 @@ def test_an_attendee_removed_and_invited_again_gets_an_invitation_that_outranks_
 def test_a_title_with_a_line_break_is_refused(client, auth_headers):
     response = client.post("/api/v1/events", json=_event(title="Q1\r\nBcc: x@example.com"), headers=auth_headers)
     assert response.status_code == 422 and response.json["error"]["field"] == "title"
+
+
+def test_a_cancellation_that_lands_after_a_re_invitation_is_outranked_by_the_next_run(client, auth_headers, mail):
+    """The race: Bob's cancellation was in flight while the organizer invited him again."""
+    from eventhub.models import Delivery
+    from eventhub.services.invites import deliver_invites
+
+    created = _create(client, auth_headers)
+    bob = db.session.scalars(select(Attendee).where(Attendee.email == "bob@example.com")).one()
+    db.session.add(Delivery(event_id=created["id"], attendee_id=bob.id, kind="cancel", sequence=1, status="sent"))
+    db.session.commit()
+    mail.messages.clear()
+    deliver_invites(created["id"])
+    again = _by_recipient(mail)
+    assert set(again) == {"bob@example.com"}
+    assert int(_calendar(again["bob@example.com"])[1].walk("VEVENT")[0]["SEQUENCE"]) == 2
