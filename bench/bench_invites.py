@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import smtplib
 import subprocess
 import sys
 import tempfile
@@ -28,10 +27,9 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
-from bench.baselines import REPO_ROOT, delete_queue_keys, fmt_rate, ratio_text, redis_url, smtp_sink
+from bench.baselines import REPO_ROOT, delete_queue_keys, fmt_rate, ratio_text, raw_smtp_rate, redis_url, smtp_sink
 
 ATTENDEES = 5_000
 OCCURRENCES = 6
@@ -122,22 +120,6 @@ def sent_deliveries(app, event_id: str) -> int:
 
 
 # ---------------------------------------------------------------- raw SMTP, the ceiling
-
-
-def raw_smtp_rate(host: str, port: int, messages: int = 2000) -> float:
-    """Small messages/s through raw smtplib over one connection (only when the baseline is missing)."""
-    msg = EmailMessage()
-    msg["From"] = "bench@eventhub.bench"
-    msg["To"] = "someone@example.com"
-    msg["Subject"] = "Benchmark message"
-    msg.set_content("A short plain-text body, about the size of a reminder.\n")
-    raw = msg.as_bytes()
-    with smtplib.SMTP(host, port) as smtp:
-        smtp.ehlo()
-        began = time.perf_counter()
-        for _ in range(messages):
-            smtp.sendmail(msg["From"], [msg["To"]], raw)
-        return messages / (time.perf_counter() - began)
 
 
 # ---------------------------------------------------------------- the worker process and its memory
@@ -309,11 +291,10 @@ def run(baselines: dict) -> dict:
 
 def profile(attendees: int = 1000, top: int = 30) -> None:
     """Run the job under cProfile in this process (SimpleWorker) and print where the time goes per message."""
-    import cProfile
     import pstats
 
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
     queue_name = f"bench-invites-profile-{uuid.uuid4().hex[:12]}"
     connection = Redis.from_url(redis_url())
@@ -327,15 +308,7 @@ def profile(attendees: int = 1000, top: int = 30) -> None:
             created, _ = create_town_hall(app, attendees)
             event_id = created["id"]
             job_ids.append(created["job_id"])
-            profiler = cProfile.Profile()
-            with app.app_context():
-                worker = SimpleWorker([queue], connection=connection, log_job_description=False)
-                began = time.perf_counter()
-                profiler.enable()
-                worker.work(burst=True, logging_level="WARNING")
-                profiler.disable()
-                seconds = time.perf_counter() - began
-                connection.delete(worker.key)
+            profiler, seconds = profiled_burst(app, queue, connection)
         finally:
             for signum, handler in saved.items():
                 signal.signal(signum, handler)
@@ -361,6 +334,24 @@ def profile(attendees: int = 1000, top: int = 30) -> None:
         "  session commit": [("scoping.py", "commit")],
     }
     print_profile_steps(stats, steps, attendees, seconds, top)
+
+
+def profiled_burst(app, queue, connection) -> tuple:
+    """Run the queue once in this process (SimpleWorker) under cProfile: (profiler, seconds)."""
+    import cProfile
+
+    from rq import SimpleWorker
+
+    profiler = cProfile.Profile()
+    with app.app_context():
+        worker = SimpleWorker([queue], connection=connection, log_job_description=False)
+        began = time.perf_counter()
+        profiler.enable()
+        worker.work(burst=True, logging_level="WARNING")
+        profiler.disable()
+        seconds = time.perf_counter() - began
+        connection.delete(worker.key)
+    return profiler, seconds
 
 
 def print_profile_steps(stats, steps: dict, messages: int, seconds: float, top: int) -> None:

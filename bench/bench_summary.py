@@ -26,12 +26,12 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.baselines import delete_queue_keys, fmt_rate, ratio_text, redis_url, smtp_sink
+from bench.baselines import delete_queue_keys, fmt_rate, ratio_text, raw_smtp_rate, redis_url, smtp_sink
 from bench.bench_invites import (
     app_settings,
     make_app,
     print_profile_steps,
-    raw_smtp_rate,
+    profiled_burst,
     run_worker,
     series_starts,
 )
@@ -308,11 +308,10 @@ def run(baselines: dict) -> dict:
 
 def profile(attendees: int = 2000, top: int = 30) -> None:
     """Run the job under cProfile in this process (SimpleWorker) and print where the time goes per message."""
-    import cProfile
     import pstats
 
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
     queue_name = f"bench-summary-profile-{uuid.uuid4().hex[:12]}"
     connection = Redis.from_url(redis_url())
@@ -327,15 +326,7 @@ def profile(attendees: int = 2000, top: int = 30) -> None:
             event, headers, _ = create_town_hall(app, queue, attendees)
             event_id = event["id"]
             job_ids += [event["job_id"], start_summary(app, headers, event_id)]
-            profiler = cProfile.Profile()
-            with app.app_context():
-                worker = SimpleWorker([queue], connection=connection, log_job_description=False)
-                began = time.perf_counter()
-                profiler.enable()
-                worker.work(burst=True, logging_level="WARNING")
-                profiler.disable()
-                seconds = time.perf_counter() - began
-                connection.delete(worker.key)
+            profiler, seconds = profiled_burst(app, queue, connection)
         finally:
             for signum, handler in saved.items():
                 signal.signal(signum, handler)
