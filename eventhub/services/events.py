@@ -130,11 +130,14 @@ def delivery_counts(event: Event) -> dict:
         ).group_by(Delivery.status)
     ).all()
     counts = {"sent": 0, "failed": 0} | {status: count for status, count in rows}
-    active = db.session.scalar(
+    counts["pending"] = max(_active_count(event) - counts["sent"] - counts["failed"], 0)
+    return {"sent": counts["sent"], "failed": counts["failed"], "pending": counts["pending"]}
+
+
+def _active_count(event: Event) -> int:
+    return db.session.scalar(
         select(func.count()).select_from(Attendee).where(Attendee.event_id == event.id, Attendee.removed.is_(False))
     )
-    counts["pending"] = max(active - counts["sent"] - counts["failed"], 0)
-    return {"sent": counts["sent"], "failed": counts["failed"], "pending": counts["pending"]}
 
 
 def event_json(event: Event) -> dict:
@@ -158,7 +161,7 @@ def event_json(event: Event) -> dict:
         "meet_url": event.meet_url,
         "ics_url": f"{base}/api/v1/events/{event.id}/invite.ics",
         "page_url": f"{base}/events/{event.id}",
-        "attendees": len(active_attendees(event)),
+        "attendees": _active_count(event),
         "invites": delivery_counts(event),
         "job_id": event.last_job_id,
     }

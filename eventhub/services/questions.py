@@ -129,7 +129,8 @@ class Board:
 def window_open(event: Event, now: datetime) -> bool:
     """Open from the invite until `questions_close`; once over, the voter key is destroyed."""
     if event.status == "cancelled" or now >= event.questions_close:
-        close_window(event)
+        if db.session.get(QuestionKey, event.id) is not None:  # a read, not a write, on each later request
+            close_window(event)
         return False
     return True
 
