@@ -1,21 +1,33 @@
 """An RQ worker with the scheduler, for the queue on `REDIS_URL`: `python worker.py`.
 
 The app is created once here; each job runs inside its app context (the forked work horse inherits it).
+A thread sweeps the outbox every few seconds, so work that Redis lost is queued again; the worker keeps
+trying while Redis is away and works again when it returns.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
+import threading
+import time
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Worker
 from rq.registry import StartedJobRegistry
 from rq.scheduler import RQScheduler
 
 from eventhub import create_app
 from eventhub.extensions import db
+from eventhub.gateways.processes import process_alive
+from eventhub.jobs import dispatch
+from eventhub.queue import worker_alive
+
+log = logging.getLogger("eventhub.worker")
 
 
 def release_dead_scheduler_locks(connection: Redis, queue_names: list[str]) -> list[str]:
@@ -34,7 +46,7 @@ def release_dead_scheduler_locks(connection: Redis, queue_names: list[str]) -> l
         hostname = info.get(b"hostname", b"").decode()
         pid = int(info.get(b"pid", b"0") or 0)
         # No record left (it expired with its heartbeats), or a process of this host that is gone.
-        if not info or (hostname == socket.gethostname() and not _process_alive(pid)):
+        if not info or (hostname == socket.gethostname() and not process_alive(pid)):
             connection.delete(lock_key)
             released.append(name)
     return released
@@ -52,7 +64,7 @@ def requeue_jobs_of_dead_workers(connection: Redis, queue_names: list[str]) -> l
         registry = StartedJobRegistry(queue=queue)
         for job_id in registry.get_job_ids():
             job = queue.fetch_job(job_id)
-            if job is None or _worker_alive(connection, job.worker_name):
+            if job is None or worker_alive(connection, job.worker_name):
                 continue
             registry.remove_executions(job)
             queue.enqueue_job(job, at_front=True)
@@ -60,33 +72,16 @@ def requeue_jobs_of_dead_workers(connection: Redis, queue_names: list[str]) -> l
     return requeued
 
 
-def _worker_alive(connection: Redis, worker_name: str | None) -> bool:
-    """Whether the worker still runs; a worker on another host is assumed alive (RQ handles it)."""
-    if not worker_name:
-        return False
-    info = connection.hgetall(f"{Worker.redis_worker_namespace_prefix}{worker_name}")
-    if not info:
-        return False
-    if info.get(b"hostname", b"").decode() != socket.gethostname():
-        return True
-    return _process_alive(int(info.get(b"pid", b"0") or 0))
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether `pid` runs here; a zombie (killed, not yet reaped, as under a container's PID 1) is dead."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return True
+def sweep_forever(app, interval: float, stop: threading.Event) -> None:
+    """The outbox sweep, every `interval` seconds, until `stop`; a database or Redis away for a while is
+    logged and tried again at the next sweep."""
+    while not stop.is_set():
+        try:
+            with app.app_context():
+                dispatch.sweep()
+        except Exception:
+            log.exception("outbox sweep failed; trying again in %.0f s", interval)
+        stop.wait(interval)
 
 
 def main(argv: list[str]) -> int:
@@ -96,19 +91,40 @@ def main(argv: list[str]) -> int:
         print("REDIS_URL is not set: jobs run inside the web process, no worker is needed.", file=sys.stderr)
         return 2
     burst = "--burst" in argv
-    connection = Redis.from_url(redis_url)
     queue_names = [app.config["RQ_QUEUE"]]
-    released = release_dead_scheduler_locks(connection, queue_names)
-    if released:
-        print(f"released the scheduler lock of a dead worker for {', '.join(released)}")
-    requeued = requeue_jobs_of_dead_workers(connection, queue_names)
-    if requeued:
-        print(f"requeued {len(requeued)} job(s) of a dead worker: {', '.join(requeued)}")
     with app.app_context():
-        db.engine.dispose()  # no connection opened here is shared with the forked work horses
-        worker = Worker(queue_names, connection=connection)
-        worker.work(with_scheduler=True, burst=burst)
-    return 0
+        engine = db.engine
+    engine.dispose()
+    # A work horse is forked from this process: it must not share the sweep's database connections.
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    stop = threading.Event()
+    if burst:
+        with app.app_context():
+            dispatch.sweep()
+    else:
+        threading.Thread(target=sweep_forever, args=(app, app.config["OUTBOX_SWEEP_SECONDS"], stop),
+                         name="outbox-sweep", daemon=True).start()
+    try:
+        while True:
+            worker = None
+            try:
+                connection = Redis.from_url(redis_url)
+                released = release_dead_scheduler_locks(connection, queue_names)
+                if released:
+                    print(f"released the scheduler lock of a dead worker for {', '.join(released)}", flush=True)
+                requeued = requeue_jobs_of_dead_workers(connection, queue_names)
+                if requeued:
+                    print(f"requeued {len(requeued)} job(s) of a dead worker: {', '.join(requeued)}", flush=True)
+                with app.app_context():
+                    worker = Worker(queue_names, connection=connection)
+                    worker.work(with_scheduler=True, burst=burst)
+            except (RedisConnectionError, RedisTimeoutError) as error:
+                print(f"Redis is unreachable ({error}); trying again in 2 s", file=sys.stderr, flush=True)
+            if burst or (worker is not None and worker._stop_requested):
+                return 0
+            time.sleep(2)  # the worker quit on a lost connection: start a new one once Redis answers
+    finally:
+        stop.set()
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ def create_app(settings: dict | None = None):
 
     from eventhub import cli, models  # noqa: F401  (models register their tables)
     from eventhub.domain.planner import pain_level
+    from eventhub.jobs import dispatch
     from eventhub.web import api, auth, errors, events, pages, questions, scheduling, summaries
 
     for blueprint in (api.bp, scheduling.api, events.api, questions.api, summaries.api):
@@ -65,6 +66,12 @@ def create_app(settings: dict | None = None):
     app.add_template_filter(pain_level)
     app.register_blueprint(cli.bp)
     errors.register_error_handlers(app)
+    dispatch.init_app(app)
+
+    @app.before_request
+    def start_outbox_sweeper():
+        # Started by gunicorn.conf.py once a web worker runs; this covers `flask run` (never CLI commands).
+        dispatch.start_in_process_sweeper(app)
 
     @app.after_request
     def security_headers(response):

@@ -29,10 +29,15 @@ DEFAULTS = {
     "RQ_QUEUE": "eventhub",
     # Largest request body the service reads (10,000 attendees fit well inside).
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
-    # How long a crashed worker's hold on a fan-out lasts before another worker may resume it (seconds).
-    "FAN_OUT_LEASE_SECONDS": 60,
+    # How long the hold on a mailing of a worker that stopped renewing it lasts (seconds); a holder known
+    # dead (a crashed process of this host) frees it at once.
+    "FAN_OUT_LEASE_SECONDS": 15,
     # Seconds between retries of a summary whose mail server refuses or is down (comma-separated).
     "SUMMARY_RETRY_INTERVALS": "10,30,60,120,300,600,1800,3600",
+    # The same for invitations, updates and cancellations.
+    "INVITE_RETRY_INTERVALS": "10,30,60,120,300,600",
+    # Seconds between sweeps of the outbox (by `worker.py`, or the web process in the embedded default).
+    "OUTBOX_SWEEP_SECONDS": 2,
 }
 
 _BOOLEANS = {"SMTP_STARTTLS", "FLASK_DEBUG", "TESTING"}
@@ -67,12 +72,17 @@ def load_settings(instance_path: str, overrides: dict | None = None, env_file: s
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{key} must be a whole number, not {merged[key]!r}") from exc
 
-    intervals = merged["SUMMARY_RETRY_INTERVALS"]
-    if isinstance(intervals, str):
-        try:
-            merged["SUMMARY_RETRY_INTERVALS"] = tuple(int(part) for part in intervals.split(",") if part.strip())
-        except ValueError as exc:
-            raise ConfigError(f"SUMMARY_RETRY_INTERVALS must be seconds separated by commas: {intervals!r}") from exc
+    for key in ("SUMMARY_RETRY_INTERVALS", "INVITE_RETRY_INTERVALS"):
+        intervals = merged[key]
+        if isinstance(intervals, str):
+            try:
+                merged[key] = tuple(int(part) for part in intervals.split(",") if part.strip())
+            except ValueError as exc:
+                raise ConfigError(f"{key} must be seconds separated by commas: {intervals!r}") from exc
+    try:
+        merged["OUTBOX_SWEEP_SECONDS"] = float(merged["OUTBOX_SWEEP_SECONDS"])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"OUTBOX_SWEEP_SECONDS must be a number, not {merged['OUTBOX_SWEEP_SECONDS']!r}") from exc
 
     if not merged["DATABASE_URL"]:
         merged["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path, "eventhub.db").resolve())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import re
 import secrets
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -228,3 +230,48 @@ class Summary(db.Model):
     job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     prepared_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# --- The outbox ----------------------------------------------------------------------------------------------
+
+
+class TaskKind(enum.StrEnum):
+    """Work the service owes: mailings and timed jobs. Each is a row before it is ever a queued job."""
+
+    INVITES = "invites"  # invitations, updates, cancellations: brings every calendar up to date
+    SUMMARY = "summary"
+    REMINDER = "reminder"  # questions close in a day
+    CLOSE_QUESTIONS = "close_questions"  # destroys the voter key and purges it from the files
+    SUMMARY_DRAFT = "summary_draft"
+
+
+class TaskStatus(enum.StrEnum):
+    PENDING = "pending"  # still to be done (waiting for its time, queued, running, or waiting to retry)
+    DONE = "done"
+    FAILED = "failed"  # its retries are spent; "send again" arms a new task
+    SUPERSEDED = "superseded"  # a newer task of the same kind for the same event does the work
+
+
+class OutboxTask(db.Model):
+    """Work still to be done, written in the transaction of the change that causes it. The queue only
+    carries it out: a sweep re-dispatches every pending task that is due and not running, so a Redis that
+    came back empty or a worker that died loses nothing. Its id is the public job id."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(24))
+    event_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    owner: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the organizer who may read its status
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.PENDING)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # of the run under way
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int | None] = mapped_column(Integer, nullable=True)  # messages refused for good, for mailings
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

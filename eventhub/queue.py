@@ -6,7 +6,9 @@ Both run the same job functions; both keep status and progress (`done`, `total`)
 from __future__ import annotations
 
 import contextvars
+import importlib
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -16,9 +18,11 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from redis import Redis
-from rq import Queue, Retry
+from rq import Queue, Retry, Worker, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+
+from eventhub.gateways.processes import process_alive
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +68,6 @@ _current_local_job: contextvars.ContextVar[_LocalJob | None] = contextvars.Conte
 
 def current_job_meta_target():
     """The running job (RQ's or the in-process one), or None outside a job."""
-    from rq import get_current_job
-
     return get_current_job() or _current_local_job.get()
 
 
@@ -90,12 +92,32 @@ class JobQueue:
         return getattr(self.backend, name)
 
 
+def resolve(func):
+    """A job function, given as itself or by its dotted name (how the dispatcher names the outbox job)."""
+    if not isinstance(func, str):
+        return func
+    module, _, name = func.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
 class RedisJobs:
     """Jobs on RQ: `python worker.py` runs them."""
 
     def __init__(self, redis_url: str, queue_name: str):
-        self.connection = Redis.from_url(redis_url)
+        # A Redis that is down answers at once or within two seconds: a request never hangs on it.
+        self.connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=10)
         self.queue = Queue(queue_name, connection=self.connection)
+
+    def is_active(self, job_id: str) -> bool:
+        """Whether the job waits in the queue or runs on a live worker (not lost, failed or finished)."""
+        try:
+            job = Job.fetch(job_id, connection=self.connection)
+        except NoSuchJobError:
+            return False
+        status = str(getattr(job.get_status(refresh=False), "value", job.get_status(refresh=False)))
+        if status in ("queued", "deferred", "scheduled"):
+            return True
+        return status == "started" and worker_alive(self.connection, job.worker_name)
 
     def enqueue(self, func, *args, policy: JobPolicy = JobPolicy(), job_id: str | None = None,
                 owner: str | None = None, description: str | None = None) -> str:
@@ -103,6 +125,7 @@ class RedisJobs:
         retry = None
         if policy.retry_intervals:
             retry = Retry(max=len(policy.retry_intervals), interval=list(policy.retry_intervals))
+        name = func if isinstance(func, str) else func.__name__
         job = self.queue.enqueue_call(
             func,
             args=args,
@@ -112,9 +135,9 @@ class RedisJobs:
             retry=retry,
             job_id=job_id,
             meta={"owner": owner, "done": 0, "total": 0},
-            description=description or func.__name__,
+            description=description or name,
         )
-        log.info("job %s queued: %s", job.id, description or func.__name__)
+        log.info("job %s queued: %s", job.id, description or name)
         return job.id
 
     def enqueue_at(self, when: datetime, func, *args, policy: JobPolicy = JobPolicy(), job_id: str | None = None,
@@ -149,15 +172,42 @@ class InProcessJobs:
         self._jobs: dict[str, _LocalJob] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eventhub-job")
         self._lock = threading.Lock()
+        self._sweeper: threading.Thread | None = None
+        # Set by the dispatcher: puts due outbox tasks on this queue; returns seconds to the next one due.
+        self.sweep = None
 
     def enqueue(self, func, *args, policy: JobPolicy = JobPolicy(), job_id: str | None = None,
                 owner: str | None = None, description: str | None = None) -> str:
         local = _LocalJob(id=job_id or uuid.uuid4().hex, meta={"owner": owner, "done": 0, "total": 0})
         with self._lock:
+            if len(self._jobs) > 10_000:  # forget ended jobs rather than grow without end
+                self._jobs = {k: v for k, v in self._jobs.items() if v.status in ("queued", "started", "scheduled")}
             self._jobs[local.id] = local
-        self._executor.submit(self._run, local, func, args, policy, 0)
-        log.info("job %s queued in-process: %s", local.id, description or func.__name__)
+        self._executor.submit(self._run, local, resolve(func), args, policy, 0)
+        log.info("job %s queued in-process: %s", local.id, description or getattr(func, "__name__", func))
         return local.id
+
+    def is_active(self, job_id: str) -> bool:
+        local = self._jobs.get(job_id)
+        return local is not None and local.status in ("queued", "started")
+
+    def start_sweeper(self, sweep, interval: float) -> None:
+        """Run `sweep()` (in an app context) every `interval` seconds on a thread of this process, once."""
+        with self._lock:
+            if self._sweeper is not None:
+                return
+            self._sweeper = threading.Thread(target=self._sweep_forever, args=(sweep, interval),
+                                             name="eventhub-outbox-sweep", daemon=True)
+        self._sweeper.start()
+
+    def _sweep_forever(self, sweep, interval: float) -> None:
+        while True:
+            try:
+                with self.app.app_context():
+                    sweep()
+            except Exception:  # the database may be away for a moment: the next sweep tries again
+                log.exception("outbox sweep failed; trying again in %.0f s", interval)
+            time.sleep(interval)
 
     def _run(self, local: _LocalJob, func, args, policy: JobPolicy, attempt: int) -> None:
         """One attempt; a failure with retries left is run again after its interval, as RQ would, on a
@@ -199,15 +249,29 @@ class InProcessJobs:
         deadline = time.monotonic() + timeout
         while True:
             self._executor.submit(lambda: None).result(timeout=max(deadline - time.monotonic(), 0.1))
+            next_task = self.sweep() if self.sweep is not None else None
             waiting = [job for job in self._jobs.values() if job.status in ("queued", "started")
                        or (job.status == "scheduled" and job.retry_at <= deadline)]
-            if not waiting or time.monotonic() >= deadline:
+            task_soon = next_task is not None and time.monotonic() + next_task <= deadline
+            if not (waiting or task_soon) or time.monotonic() >= deadline:
                 return
             time.sleep(0.02)
 
     def status(self, job_id: str) -> dict | None:
         local = self._jobs.get(job_id)
         return None if local is None else _describe(local.status, local.meta)
+
+
+def worker_alive(connection: Redis, worker_name: str | None) -> bool:
+    """Whether an RQ worker still runs; one of another host is assumed alive (RQ's heartbeats judge it)."""
+    if not worker_name:
+        return False
+    info = connection.hgetall(f"{Worker.redis_worker_namespace_prefix}{worker_name}")
+    if not info:
+        return False
+    if info.get(b"hostname", b"").decode() != socket.gethostname():
+        return True
+    return process_alive(int(info.get(b"pid", b"0") or 0))
 
 
 def _describe(raw_status, meta: dict) -> dict:

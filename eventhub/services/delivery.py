@@ -9,20 +9,24 @@ the next run of the job, which is raised for RQ to schedule on its backoff.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 from flask import current_app
-from redis.exceptions import LockNotOwnedError
+from redis.exceptions import LockError
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from eventhub.extensions import db, jobs
 from eventhub.gateways.mail import MailError, MessageForMany, RecipientRefused, mail_gateway
+from eventhub.gateways.processes import holder_alive
 from eventhub.models import Delivery, utcnow
-from eventhub.queue import report_progress
+from eventhub.services.outbox import record_progress
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +81,7 @@ def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipi
     with _lease(f"eventhub:fan-out:{event_id}:{purpose}") as lease:
         recipients, already_done = pending()
         total = already_done + len(recipients)
-        report_progress(already_done, total, failed=0)
+        record_progress(already_done, total, failed=0)
         if not recipients:
             return result
         with mail_gateway().session() as sender:
@@ -85,7 +89,7 @@ def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipi
                 for recipient in recipients[start:start + BATCH_SIZE]:
                     lease.keep()
                     _send_one(sender, recipient, build(recipient), event_id, result)
-                report_progress(already_done + result.sent + result.failed, total, failed=result.failed)
+                record_progress(already_done + result.sent + result.failed, total, failed=result.failed)
     log.info("event %s: %d %s messages sent, %d failed, %d deferred", event_id, result.sent, purpose,
              result.failed, result.deferred)
     if result.deferred:
@@ -93,11 +97,14 @@ def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipi
     return result
 
 
+FINAL_STATUSES = ("sent", "failed")  # a message accepted, or refused for good: nothing more to try
+
+
 def pending_once(event_id: str, kind: str, attendees: list[tuple[str, str]]) -> tuple[list[Recipient], int]:
     """For a mailing each attendee gets once (summary, reminder): who of `attendees` (id, email) has no
     final delivery of `kind` yet, and how many have."""
     served = set(db.session.scalars(select(Delivery.attendee_id).where(
-        Delivery.event_id == event_id, Delivery.kind == kind, Delivery.status.in_(("sent", "failed")))))
+        Delivery.event_id == event_id, Delivery.kind == kind, Delivery.status.in_(FINAL_STATUSES))))
     todo = [Recipient(attendee_id, email, kind, 0) for attendee_id, email in attendees if attendee_id not in served]
     return todo, len(attendees) - len(todo)
 
@@ -140,37 +147,60 @@ def _record(event_id: str, recipient: Recipient, status: str, error: str | None)
 
 
 class _lease:
-    """A short Redis lock the running fan-out renews, so two workers never send the same messages,
-    and a crashed worker's lock lapses within seconds. In-process jobs run one at a time anyway."""
+    """A short Redis lock the running fan-out renews before every message, so two workers never send the
+    same messages. Its value names the holder (host and process): a holder known dead frees it at once,
+    and one whose renewals stopped loses it within its term. In-process jobs run one at a time anyway."""
+
+    WAIT_SECONDS = 2.0  # a live holder is left alone: the run is postponed, not blocked
 
     def __init__(self, name: str):
+        self.name = name
         self.seconds = current_app.config["FAN_OUT_LEASE_SECONDS"]
+        self.holder = f"{socket.gethostname()}|{os.getpid()}|{uuid.uuid4().hex}"
         self.lock = jobs.connection.lock(name, timeout=self.seconds) if jobs.uses_redis else None
-        self.renewed = time.monotonic()
 
     def __enter__(self):
-        # A crashed worker's lease lapses within its term: wait that long before calling it busy.
-        if self.lock is not None and not self.lock.acquire(blocking=True, blocking_timeout=self.seconds + 5):
-            raise FanOutBusy("another worker is sending these messages")
-        self.renewed = time.monotonic()
+        if self.lock is None:
+            return self
+        deadline = time.monotonic() + self.WAIT_SECONDS
+        while not self.lock.acquire(blocking=False, token=self.holder):
+            held_by = jobs.connection.get(self.name)
+            if held_by is not None and not _holder_lives(held_by.decode(errors="replace")):
+                log.warning("fan-out lease %s held by a dead process (%s): taken over", self.name, held_by)
+                _delete_if_equal(self.name, held_by)
+                continue
+            if time.monotonic() >= deadline:
+                raise FanOutBusy("another worker is sending these messages")
+            time.sleep(0.1)
         return self
 
     def keep(self) -> None:
-        """Renew the lease before each send (a cheap Redis call), so it lapses only if one send outlasts its
-        whole term; a lease lost meanwhile stops this run before it sends anything more."""
+        """Renew the lease before each send (a cheap Redis call); a lease lost meanwhile stops this run
+        before it sends anything more."""
         if self.lock is None:
             return
         try:
             self.lock.reacquire()
-        except LockNotOwnedError:
+        except LockError:
             raise FanOutBusy("the fan-out lease lapsed; another worker may have taken over") from None
-        self.renewed = time.monotonic()
 
     def __exit__(self, *exc_info):
         if self.lock is not None:
             try:
                 self.lock.release()
-            except Exception:  # lapsed meanwhile: nothing to release
+            except LockError:  # lapsed meanwhile: nothing to release
                 log.warning("fan-out lease had lapsed before release")
         return False
 
+
+def _holder_lives(holder: str) -> bool:
+    hostname, _, rest = holder.partition("|")
+    pid = rest.partition("|")[0]
+    return holder_alive(hostname, int(pid) if pid.isdigit() else 0)
+
+
+_DELETE_IF_EQUAL = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
+def _delete_if_equal(name: str, value: bytes) -> None:
+    jobs.connection.eval(_DELETE_IF_EQUAL, 1, name, value)

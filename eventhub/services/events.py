@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from eventhub.domain import zones
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.events import AttendeeInput, EventDraft
-from eventhub.extensions import db, jobs
+from eventhub.extensions import db
 from eventhub.models import (
     Attendee,
     Delivery,
@@ -21,14 +21,13 @@ from eventhub.models import (
     EventGroup,
     Occurrence,
     Organizer,
+    TaskKind,
     hash_token,
     is_public_id,
     new_id,
 )
-from eventhub.queue import JobPolicy
-
-# Invites go out within minutes even when the mail server is briefly away.
-INVITE_POLICY = JobPolicy(timeout=3600, retry_intervals=(10, 30, 60, 120, 300, 600), result_ttl=7 * 24 * 3600)
+from eventhub.services import outbox
+from eventhub.services.timeline import arm_timed_tasks
 
 
 def personal_token(attendee_id: str) -> str:
@@ -61,15 +60,17 @@ def event_of(organizer: Organizer, event_id: str) -> Event | None:
 
 
 def create_event(organizer: Organizer, draft: EventDraft) -> tuple[Event, str]:
-    """Store a town hall and queue its invites; return it with the id of the sending job."""
+    """Store a town hall with its invites and timed work in the outbox, in one transaction; return it
+    with the id of the sending job."""
     event = Event(organizer_id=organizer.id, sequence=0, status="scheduled")
     _apply_draft(event, draft)
     db.session.add(event)
     db.session.flush()
     _sync_attendees(event, draft.attendees)
+    arm_timed_tasks(event)
+    job_id = _arm_invites(event)
     db.session.commit()
-    _schedule_window(event)
-    return event, _queue_invites(event, organizer)
+    return event, job_id
 
 
 def draft_of(event: Event) -> EventDraft:
@@ -97,12 +98,11 @@ def update_event(event: Event, changed: EventDraft, attendees_given: bool) -> st
     if content_changed:
         event.sequence += 1
     touched = _sync_attendees(event, changed.attendees) if attendees_given else False
-    db.session.commit()
     if window_moved:
-        _schedule_window(event)
-    if content_changed or touched:
-        return _queue_invites(event, db.session.get(Organizer, event.organizer_id))
-    return None
+        arm_timed_tasks(event)
+    job_id = _arm_invites(event) if content_changed or touched else None
+    db.session.commit()
+    return job_id
 
 
 def cancel_event(event: Event) -> str:
@@ -110,8 +110,17 @@ def cancel_event(event: Event) -> str:
     if event.status != "cancelled":
         event.status = "cancelled"
         event.sequence += 1
-        db.session.commit()
-    return _queue_invites(event, db.session.get(Organizer, event.organizer_id))
+    job_id = _arm_invites(event)
+    db.session.commit()
+    return job_id
+
+
+def resend_invites(event: Event) -> str:
+    """Send the current invitation (or cancellation) again to every attendee whose latest message was not
+    delivered (refused, deferred or never sent), and to nobody else."""
+    job_id = _arm_invites(event, retry_failed=True)
+    db.session.commit()
+    return job_id
 
 
 def active_attendees(event: Event) -> list[Attendee]:
@@ -215,20 +224,9 @@ def _invite_again(event: Event, attendee: Attendee) -> None:
     attendee.removed = False
 
 
-def _schedule_window(event: Event) -> None:
-    """Queue the jobs tied to the event's times: question reminder and close, the summary draft."""
-    from eventhub.services.question_window import schedule_window_jobs
-    from eventhub.services.summaries import schedule_draft
-
-    schedule_window_jobs(event)
-    schedule_draft(event)
-
-
-def _queue_invites(event: Event, organizer: Organizer) -> str:
-    from eventhub.jobs.invites import deliver_invites
-
-    job_id = jobs.enqueue(deliver_invites, event.id, policy=INVITE_POLICY, owner=organizer.id,
-                          description=f"invites for event {event.id}")
-    event.last_job_id = job_id
-    db.session.commit()
-    return job_id
+def _arm_invites(event: Event, retry_failed: bool = False) -> str:
+    """Put "bring every calendar up to date" in the outbox, in the caller's transaction."""
+    task = outbox.arm(TaskKind.INVITES, event.id, owner=event.organizer_id,
+                      payload={"retry_failed": True} if retry_failed else None)
+    event.last_job_id = task.id
+    return task.id

@@ -25,15 +25,16 @@ from eventhub.domain.imip import build_imip_message
 from eventhub.extensions import db
 from eventhub.models import Attendee, Delivery, Event, Organizer, utcnow
 from eventhub.services import google_sync
-from eventhub.services.delivery import Recipient, fan_out
+from eventhub.services.delivery import FINAL_STATUSES, Recipient, fan_out
 from eventhub.services.events import personal_link
 
 log = logging.getLogger(__name__)
 
 
-def deliver_invites(event_id: str) -> None:
+def deliver_invites(event_id: str, retry_failed: bool = False) -> None:
     """Bring every attendee's calendar up to date: the current REQUEST to each attendee, CANCEL to each
-    removed one (or to everyone when the town hall is cancelled). Safe to run again at any time."""
+    removed one (or to everyone when the town hall is cancelled). Safe to run again at any time. With
+    `retry_failed`, a message of the current version refused for good is tried once more."""
     event = db.session.get(Event, event_id)
     if event is None:
         log.warning("event %s no longer exists; nothing to send", event_id)
@@ -49,7 +50,7 @@ def deliver_invites(event_id: str) -> None:
         if tuple(db.session.execute(select(Event.status, Event.sequence).where(Event.id == event_id)).one()) \
                 != version:
             return [], 0
-        work = invite_work(event_id, *version)
+        work = invite_work(event_id, *version, retry_failed=retry_failed)
         attendees.update({a.id: a for a in db.session.scalars(select(Attendee).where(Attendee.event_id == event_id))})
         # The fan-out commits once per message, and each commit would expire every object in the session
         # (then reload each on its next use): the loaded event, organizer and attendees leave it first.
@@ -59,16 +60,18 @@ def deliver_invites(event_id: str) -> None:
     fan_out(event.id, "invites", pending, lambda r: writer.message(attendees[r.attendee_id], r))
 
 
-def invite_work(event_id: str, status: str, sequence: int) -> tuple[list[Recipient], int]:
+def invite_work(event_id: str, status: str, sequence: int,
+                retry_failed: bool = False) -> tuple[list[Recipient], int]:
     """The messages still to send, and how many of this round were already sent or failed for good.
 
     Each attendee's copies carry the event's SEQUENCE plus their own offset. A cancellation counts for an
     attendee while it is newer than the last invitation they got; an attendee invited again after one
     gets an invitation that outranks it (their offset is raised and kept, so later updates do too)."""
     latest: dict[tuple[str, str], int] = {}
+    final = ("sent",) if retry_failed else FINAL_STATUSES
     for attendee_id, kind, number in db.session.execute(
             select(Delivery.attendee_id, Delivery.kind, func.max(Delivery.sequence)).where(
-                Delivery.event_id == event_id, Delivery.status.in_(("sent", "failed")))
+                Delivery.event_id == event_id, Delivery.status.in_(final))
             .group_by(Delivery.attendee_id, Delivery.kind)):
         latest[attendee_id, kind] = number
     todo, done, raised = [], 0, {}

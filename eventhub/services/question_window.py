@@ -1,5 +1,5 @@
-"""The question window's two moments, run through the queue: a reminder to every attendee a day before
-it closes, and the close itself, which destroys the voter key."""
+"""The question window's two moments, run from the outbox (`services.timeline` arms them): a reminder to
+every attendee a day before it closes, and the close itself, which destroys the voter key."""
 
 from __future__ import annotations
 
@@ -10,35 +10,15 @@ from flask import render_template
 from sqlalchemy import select
 
 from eventhub.domain import zones
-from eventhub.extensions import db, jobs
+from eventhub.extensions import db
 from eventhub.gateways.mail import new_message
 from eventhub.models import Attendee, Event, utcnow
-from eventhub.queue import JobPolicy
 from eventhub.services.delivery import fan_out, pending_once
 from eventhub.services.events import personal_link
 from eventhub.services.questions import close_window, purge_destroyed_keys
+from eventhub.services.timeline import REMINDER_BEFORE_CLOSE
 
 log = logging.getLogger(__name__)
-
-REMINDER_BEFORE_CLOSE = timedelta(days=1)
-WINDOW_POLICY = JobPolicy(timeout=3600, retry_intervals=(30, 120, 600), result_ttl=24 * 3600)
-
-
-def schedule_window_jobs(event: Event) -> None:
-    """Queue the reminder and the close for the event's current `questions_close`. Jobs that an earlier
-    close date queued find, when they run, that it is not their moment and do nothing."""
-    now = utcnow()
-    reminder_at = event.questions_close - REMINDER_BEFORE_CLOSE
-    if reminder_at > now:
-        from eventhub.jobs.questions import send_question_reminder
-
-        jobs.enqueue_at(reminder_at, send_question_reminder, event.id, policy=WINDOW_POLICY,
-                        description=f"question reminder for event {event.id}")
-    from eventhub.jobs.questions import close_questions
-
-    jobs.enqueue_at(max(event.questions_close, now), close_questions, event.id, policy=WINDOW_POLICY,
-                    description=f"close questions of event {event.id}")
-
 
 def close_questions(event_id: str) -> None:
     """At `questions_close`: destroy the voter key (if a request has not already) and purge it from the

@@ -4,7 +4,6 @@ every attendee exactly once by a fan-out job; unanswered questions carry over to
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
@@ -12,11 +11,12 @@ from flask import current_app, render_template
 from sqlalchemy import func, select, update
 
 from eventhub.domain import zones
+from eventhub.domain.questions import rounded_to_hour
 from eventhub.domain.summaries import SummaryContent, SummaryQuestion, order_questions
-from eventhub.extensions import db, jobs
+from eventhub.extensions import db
 from eventhub.gateways.mail import MessageForMany, new_message
-from eventhub.models import Attendee, Delivery, Event, Question, Summary, Vote, utcnow
-from eventhub.queue import JobPolicy
+from eventhub.models import Attendee, Delivery, Event, Question, Summary, TaskKind, Vote, utcnow
+from eventhub.services import outbox
 from eventhub.services.delivery import Recipient, fan_out, pending_once
 
 log = logging.getLogger(__name__)
@@ -24,25 +24,6 @@ log = logging.getLogger(__name__)
 
 class SummaryAlreadySent(Exception):
     """The summary went (or is going) out, or the town hall is cancelled: every attendee gets it once (409)."""
-
-
-def summary_policy() -> JobPolicy:
-    """Retries on a backoff: a mail server down for a while is waited out, never hammered."""
-    intervals = tuple(current_app.config["SUMMARY_RETRY_INTERVALS"])
-    return JobPolicy(timeout=3 * 3600, retry_intervals=intervals, result_ttl=7 * 24 * 3600)
-
-
-def meeting_end(event: Event):
-    """When the town hall the questions were for is over: the end of its first meeting."""
-    return event.start + timedelta(minutes=event.duration_minutes)
-
-
-def schedule_draft(event: Event) -> None:
-    from eventhub.jobs.summaries import prepare_summary_draft
-
-    jobs.enqueue_at(max(meeting_end(event), utcnow()), prepare_summary_draft, event.id,
-                    policy=JobPolicy(timeout=300, retry_intervals=(60, 300), result_ttl=24 * 3600),
-                    description=f"summary draft for event {event.id}")
 
 
 def summary_of(event: Event) -> Summary:
@@ -78,23 +59,32 @@ def save_draft(event: Event, notes: str, action_items: tuple[str, ...]) -> Summa
 
 
 def start_sending(event: Event, notes: str, action_items: tuple[str, ...], owner: str) -> str:
-    """Save the final text and queue the fan-out; a summary is sent once."""
+    """Save the final text and put the mailing in the outbox; return its job id. Sending again while some
+    attendees are not yet served resumes for them (the text stays what was first sent)."""
     if event.status == "cancelled":
         raise SummaryAlreadySent("the town hall is cancelled")
-    summary = save_draft(event, notes, action_items)
-    # One conditional update: of two requests sending at once, only one finds the draft.
-    claimed = db.session.execute(update(Summary).where(
-        Summary.event_id == event.id, Summary.status == "draft").values(status="sending")).rowcount
+    summary = summary_of(event)
+    if summary.status == "draft":
+        summary.notes, summary.action_items = notes, list(action_items)
+        # One conditional update: of two requests sending at once, only one turns the draft into a mailing.
+        db.session.execute(update(Summary).where(
+            Summary.event_id == event.id, Summary.status == "draft").values(status="sending"))
+    elif summary.status == "sent" or not unserved_count(event):
+        summary.status = "sent"
+        db.session.commit()
+        raise SummaryAlreadySent("every attendee was served or refused for good")
+    task = outbox.arm(TaskKind.SUMMARY, event.id, owner=owner)
+    summary.job_id = task.id
     db.session.commit()
-    if not claimed:
-        raise SummaryAlreadySent("the summary was already sent")
-    db.session.refresh(summary)
-    from eventhub.jobs.summaries import send_summary
+    return task.id
 
-    summary.job_id = jobs.enqueue(send_summary, event.id, policy=summary_policy(), owner=owner,
-                                  job_id=f"summary-{event.id}", description=f"summary of event {event.id}")
-    db.session.commit()
-    return summary.job_id
+
+def unserved_count(event: Event) -> int:
+    """Attendees with no final summary delivery (sent, or refused for good) yet."""
+    attendees = db.session.execute(select(Attendee.id, Attendee.email).where(
+        Attendee.event_id == event.id, Attendee.removed.is_(False))).all()
+    todo, _ = pending_once(event.id, "summary", [tuple(row) for row in attendees])
+    return len(todo)
 
 
 def content(event: Event) -> SummaryContent:
@@ -185,8 +175,6 @@ def carry_over(event: Event, question_id: str) -> Question | None:
     suggestion = next((s for s in carried_over_suggestions(event) if s["id"] == question_id), None)
     if suggestion is None:
         return None
-    from eventhub.domain.questions import rounded_to_hour
-
     question = Question(event_id=event.id, text=suggestion["text"], status="visible", carried_from=question_id,
                         created_hour=rounded_to_hour(utcnow()))
     db.session.add(question)

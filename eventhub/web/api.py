@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, g, jsonify
+from redis.exceptions import RedisError
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from eventhub.extensions import db, jobs
+from eventhub.services import outbox
 from eventhub.web.auth import organizer_required
 from eventhub.web.errors import ApiError
 
@@ -16,19 +19,40 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 @bp.get("/health")
 def health():
-    """Whether the database (and Redis, when configured) answer."""
-    db.session.execute(text("SELECT 1"))
+    """200 when the database (and Redis, when configured) answer; 503 naming the part that does not."""
     body = {"status": "ok", "database": "ok", "jobs": "redis" if jobs.uses_redis else "in-process"}
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        body.update(status="down", database="down")
     if jobs.uses_redis:
-        jobs.connection.ping()
-    return jsonify(body)
+        try:
+            jobs.connection.ping()
+        except RedisError:
+            body.update(status="down", jobs="down")
+    return jsonify(body), 200 if body["status"] == "ok" else 503
 
 
 @bp.get("/jobs/<job_id>")
 @organizer_required
 def job_status(job_id: str):
-    """Status and progress of a job this organizer started; failed jobs say so."""
-    described = jobs.status(job_id) if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", job_id) else None
-    if described is None or described.pop("owner") != g.organizer.id:
+    """Status and progress of a job this organizer started; failed jobs say so, with their reason."""
+    task = outbox.task_of(g.organizer.id, job_id) if re.fullmatch(r"[0-9a-f]{32}", job_id) else None
+    if task is None:
         raise ApiError(404, "No such job.")
-    return jsonify(described)
+    return jsonify(job_json(task))
+
+
+def job_json(task) -> dict:
+    """A job as the API and the event page show it: status, progress, and why it failed."""
+    status = outbox.public_status(task)
+    done, total = task.done, task.total
+    if status == "finished" and not total:
+        done = total = 1
+    body = {"status": status, "done": done, "total": total}
+    if task.failed is not None:
+        body["failed"] = task.failed
+    if task.last_error and status in ("failed", "queued"):
+        body["error"] = task.last_error
+    return body

@@ -6,9 +6,12 @@ import json
 import logging
 
 from flask import jsonify, render_template, request
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from eventhub.domain.errors import InvalidField
+from eventhub.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,7 @@ CODES = {
     422: "invalid",
     429: "rate_limited",
     500: "internal",
+    503: "unavailable",
 }
 
 
@@ -87,12 +91,48 @@ def register_error_handlers(app) -> None:
             return _page(status, error.description or error.name)
         return error
 
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(RedisError)
+    def handle_part_down(error: Exception):
+        """A part the service needs is away: nothing of the request was stored (its transaction is rolled
+        back), and the client may try again."""
+        part = "jobs" if isinstance(error, RedisError) else "database"
+        log.warning("%s unavailable on %s %s: %s", part, request.method, request.endpoint, type(error).__name__)
+        _roll_back()
+        message = f"The {part} is unavailable right now; nothing was changed. Please try again shortly."
+        if wants_json():
+            response = error_response(503, message, part)
+        else:
+            response = _page(503, message)
+        return _retry_soon(response)
+
+    @app.errorhandler(DBAPIError)
+    def handle_database_error(error: DBAPIError):
+        if error.connection_invalidated:
+            return handle_part_down(OperationalError(error.statement, error.params, error.orig))
+        return handle_unexpected(error)
+
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.endpoint or "unknown endpoint")
         if wants_json():
             return error_response(500, "Something went wrong on our side; it has been logged.")
         return _page(500, "Something went wrong on our side; it has been logged.")
+
+
+def _roll_back() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone with the database: nothing to roll back
+        db.session.remove()
+
+
+def _retry_soon(response):
+    if isinstance(response, tuple):
+        body, status = response
+        return body, status, {"Retry-After": "5"}
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def _page(status: int, message: str):

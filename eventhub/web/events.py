@@ -15,11 +15,12 @@ from eventhub.domain import zones
 from eventhub.domain.calendar import build_calendar
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.events import apply_event_changes, parse_event_request
-from eventhub.extensions import db, jobs
+from eventhub.extensions import db
 from eventhub.models import Attendee, Delivery, Organizer, utcnow
 from eventhub.services import events as event_service
-from eventhub.services import organizers, questions, summaries
+from eventhub.services import organizers, outbox, questions, summaries
 from eventhub.services.invites import calendar_event, invite_context
+from eventhub.web.api import job_json
 from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError, json_object
 
@@ -74,6 +75,14 @@ def cancel_event(event_id: str):
     event = api_event(event_id)
     event_service.cancel_event(event)
     return jsonify(event_service.event_json(event))
+
+
+@api.post("/events/<event_id>/invites/resend")
+@organizer_required
+def resend_invites(event_id: str):
+    """Send the current invitation (or cancellation) to every attendee whose latest message was not
+    delivered, and to nobody else."""
+    return jsonify({"job_id": event_service.resend_invites(api_event(event_id))}), 202
 
 
 @api.get("/events/<event_id>/attendees")
@@ -148,12 +157,14 @@ def show_event(event_id: str):
     event = page_event(event_id)
     organizer = db.session.get(Organizer, event.organizer_id)
     links = invite_context(event, _OrganizerView(event), calendar_event(event, organizer))
+    follow_up = summaries.summary_json(event)
     return render_template("events/show.html", event=event, summary=event_service.event_json(event),
                            attendees=attendee_rows(event), links=links,
                            questions=questions.moderation_list(event),
-                           follow_up=summaries.summary_json(event),
+                           follow_up=follow_up,
                            carried_over=summaries.carried_over_suggestions(event),
-                           job=jobs.status(event.last_job_id) if event.last_job_id else None)
+                           job=_job(event.last_job_id, current_user.id),
+                           summary_job=_job(follow_up["job_id"], current_user.id))
 
 
 @pages.get("/events/<event_id>/status.json")
@@ -162,16 +173,23 @@ def event_status(event_id: str):
     """What the page polls: the invites' state and the running job's progress."""
     event = page_event(event_id)
     summary = summaries.summary_json(event)
-    return jsonify({"invites": event_service.delivery_counts(event), "job": _job(event.last_job_id),
-                    "summary_job": _job(summary["job_id"]), "summary_status": summary["status"],
+    return jsonify({"invites": event_service.delivery_counts(event), "job": _job(event.last_job_id, current_user.id),
+                    "summary_job": _job(summary["job_id"], current_user.id), "summary_status": summary["status"],
                     "status": event.status})
 
 
-def _job(job_id: str | None) -> dict | None:
-    job = jobs.status(job_id) if job_id else None
-    if job:
-        job.pop("owner", None)
-    return job
+def _job(job_id: str | None, owner: str) -> dict | None:
+    task = outbox.task_of(owner, job_id) if job_id else None
+    return job_json(task) if task is not None else None
+
+
+@pages.post("/events/<event_id>/invites/resend")
+@login_required
+def resend_invites_page(event_id: str):
+    event = page_event(event_id)
+    event_service.resend_invites(event)
+    flash("Sending again to everyone whose latest message was not delivered.", "info")
+    return redirect(url_for("events.show_event", event_id=event.id))
 
 
 @pages.post("/events/<event_id>/cancel")

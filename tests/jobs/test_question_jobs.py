@@ -1,29 +1,46 @@
-"""The question window through real RQ: the reminder a day before close, scheduled and sent once."""
+"""The question window through the outbox and real RQ: the reminder a day before close, armed and sent once."""
 
 from datetime import UTC, datetime, timedelta
 
 from rq import SimpleWorker
-from rq.registry import ScheduledJobRegistry
+from sqlalchemy import select
 
-from eventhub.extensions import jobs
-from eventhub.jobs.questions import send_question_reminder
+from eventhub.extensions import db, jobs
+from eventhub.models import OutboxTask, TaskKind, TaskStatus
+from eventhub.services import outbox
 
 
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_creating_a_town_hall_schedules_the_reminder_a_day_before_questions_close(rq_settings, app, client,
-                                                                                   auth_headers):
+def test_creating_a_town_hall_arms_the_reminder_a_day_before_questions_close(rq_settings, app, client,
+                                                                              auth_headers):
     close = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-    client.post("/api/v1/events", headers=auth_headers, json={
+    event = client.post("/api/v1/events", headers=auth_headers, json={
         "title": "Town hall", "start": _iso(close + timedelta(hours=1)), "questions_close": _iso(close),
-        "attendees": [{"email": "a@example.com"}]})
-    registry = ScheduledJobRegistry(queue=jobs.queue)
-    when = {jobs.queue.fetch_job(job_id).func_name: registry.get_scheduled_time(job_id)
-            for job_id in registry.get_job_ids()}
-    assert when["eventhub.jobs.questions.send_question_reminder"] == close - timedelta(days=1)
-    assert when["eventhub.jobs.questions.close_questions"] == close
+        "attendees": [{"email": "a@example.com"}]}).json
+    when = {task.kind: task.due_at for task in db.session.scalars(select(OutboxTask).where(
+        OutboxTask.event_id == event["id"], OutboxTask.status == TaskStatus.PENDING))}
+    assert when[TaskKind.REMINDER] == close - timedelta(days=1)
+    assert when[TaskKind.CLOSE_QUESTIONS] == close
+    assert when[TaskKind.SUMMARY_DRAFT] == close + timedelta(hours=2)
+    assert jobs.queue.count == 1  # only the invites are due now; the timed tasks wait in the database
+
+
+def test_moving_the_close_re_arms_the_reminder_and_the_close(rq_settings, app, client, auth_headers):
+    close = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    event = client.post("/api/v1/events", headers=auth_headers, json={
+        "title": "Town hall", "start": _iso(close + timedelta(days=2)), "questions_close": _iso(close),
+        "attendees": [{"email": "a@example.com"}]}).json
+    later = close + timedelta(days=1)
+    client.patch(f"/api/v1/events/{event['id']}", headers=auth_headers, json={"questions_close": _iso(later)})
+    pending = {task.kind: task.due_at for task in db.session.scalars(select(OutboxTask).where(
+        OutboxTask.event_id == event["id"], OutboxTask.status == TaskStatus.PENDING))}
+    assert pending[TaskKind.REMINDER] == later - timedelta(days=1) and pending[TaskKind.CLOSE_QUESTIONS] == later
+    superseded = db.session.scalars(select(OutboxTask.kind).where(
+        OutboxTask.event_id == event["id"], OutboxTask.status == TaskStatus.SUPERSEDED)).all()
+    assert sorted(superseded) == sorted([TaskKind.REMINDER, TaskKind.CLOSE_QUESTIONS, TaskKind.SUMMARY_DRAFT])
 
 
 def test_a_real_worker_sends_each_attendee_one_reminder(rq_settings, app, client, auth_headers, mail):
@@ -35,7 +52,8 @@ def test_a_real_worker_sends_each_attendee_one_reminder(rq_settings, app, client
     worker.work(burst=True)  # the invites
     mail.messages.clear()
     for _ in range(2):  # a retried or doubled reminder sends nobody a second one
-        jobs.enqueue(send_question_reminder, event["id"])
+        outbox.arm(TaskKind.REMINDER, event["id"])
+        db.session.commit()  # dispatched right after the commit
         worker.work(burst=True)
     reminders = {item["to"][0]: item["message"] for item in mail.messages}
     assert len(mail.messages) == 2 and set(reminders) == {"a@example.com", "b@example.com"}

@@ -1,5 +1,6 @@
 """Town halls through `/api/v1/events`: invites emailed as iMIP to a real SMTP server, updates, cancellations."""
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -160,21 +161,52 @@ def test_a_permanent_refusal_is_reported_and_does_not_stop_the_others(client, au
     assert bob["invite"]["status"] == "failed" and "550" in bob["invite"]["error"]
 
 
-def test_a_temporary_refusal_is_retried_until_delivered(client, auth_headers, mail, app, monkeypatch):
-    from eventhub.services import events as event_service
+class _RefusedOnce(dict):
+    """Refuses each address it holds once, then lets it through (a mail server's passing trouble)."""
 
-    monkeypatch.setattr(event_service, "INVITE_POLICY",
-                        event_service.JobPolicy(timeout=60, retry_intervals=(0, 0), result_ttl=60))
+    def __getitem__(self, address):
+        return self.pop(address)
+
+
+def test_a_temporary_refusal_is_retried_until_delivered(client, auth_headers, mail, app):
+    app.config["INVITE_RETRY_INTERVALS"] = (0, 0)
+    mail.refuse = _RefusedOnce({"bob@example.com": "451 Try again later"})
+    created = _create(client, auth_headers)  # the retry on the task's schedule serves bob
+    assert sorted(item["to"][0] for item in mail.messages) == ["ana@example.com", "bob@example.com"]
+    assert sorted(db.session.scalars(select(Delivery.status)).all()) == ["sent", "sent"]
+    job = client.get(f"/api/v1/jobs/{created['job_id']}", headers=auth_headers).json
+    assert job["status"] == "finished" and job["done"] == job["total"] == 2
+
+
+def test_refusals_past_the_retry_schedule_fail_the_job_and_send_again_serves_only_the_unserved(
+        client, auth_headers, mail, app):
+    app.config["INVITE_RETRY_INTERVALS"] = (0, 0)
     mail.refuse["bob@example.com"] = "451 Try again later"
     created = _create(client, auth_headers)
-    assert set(_by_recipient(mail)) == {"ana@example.com"}
+    job = client.get(f"/api/v1/jobs/{created['job_id']}", headers=auth_headers).json
+    assert job["status"] == "failed" and "refused for now" in job["error"]
+    assert sorted(item["to"][0] for item in mail.messages) == ["ana@example.com"]
     mail.refuse.clear()
-    from eventhub.services.invites import deliver_invites
-
-    deliver_invites(created["id"])  # what RQ's next retry does
+    answer = client.post(f"/api/v1/events/{created['id']}/invites/resend", headers=auth_headers)
+    assert answer.status_code == 202
+    jobs.wait_local()
     assert sorted(item["to"][0] for item in mail.messages) == ["ana@example.com", "bob@example.com"]
-    statuses = db.session.scalars(select(Delivery.status)).all()
-    assert sorted(statuses) == ["sent", "sent"]
+    assert client.get(f"/api/v1/jobs/{answer.json['job_id']}", headers=auth_headers).json["status"] == "finished"
+
+
+def test_send_again_retries_an_address_refused_for_good_and_nobody_else(client, auth_headers, mail):
+    mail.refuse["bob@example.com"] = "550 No such mailbox"
+    created = _create(client, auth_headers)
+    assert client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json["invites"]["failed"] == 1
+    mail.refuse.clear()  # the attendee's mailbox was fixed
+    client.post(f"/api/v1/events/{created['id']}/invites/resend", headers=auth_headers)
+    jobs.wait_local()
+    assert Counter(item["to"][0] for item in mail.messages) == {"ana@example.com": 1, "bob@example.com": 1}
+    assert client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json["invites"] == {
+        "sent": 2, "failed": 0, "pending": 0}
+    client.post(f"/api/v1/events/{created['id']}/invites/resend", headers=auth_headers)
+    jobs.wait_local()
+    assert len(mail.messages) == 2  # everyone served: a further "send again" sends nothing
 
 
 def test_a_series_across_a_dst_change_warns_the_attendees_it_moves_for(client, auth_headers, mail):
