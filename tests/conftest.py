@@ -71,9 +71,17 @@ def settings(database_url, tmp_path) -> dict:
     }
 
 
+# Fixtures that change the settings an app is built with: whichever order a test names them in, they are
+# applied before the app is made.
+SETTINGS_FIXTURES = ("rq_settings", "fault_settings", "unreachable_redis")
+
+
 @pytest.fixture
-def app(settings, tmp_path, monkeypatch):
+def app(settings, tmp_path, request):
     """A fresh app on an emptied database."""
+    for name in SETTINGS_FIXTURES:
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
     application = create_app(settings)
     application.instance_path = str(tmp_path / "instance")  # outbox and keys stay inside this test
     with application.app_context():
@@ -153,7 +161,7 @@ def mail(app, smtp_server):
 
 @pytest.fixture
 def rq_settings(settings, redis_url):
-    """Jobs go to RQ on a real Redis (ask for this before `app`, so the app is built with it)."""
+    """Jobs go to RQ on a real Redis (the app is built with it, whatever order the test names them in)."""
     settings.update(REDIS_URL=redis_url, RQ_QUEUE="eventhub-test")
     return settings
 

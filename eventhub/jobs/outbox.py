@@ -34,12 +34,12 @@ def run_task(task_id: str) -> None:
         with outbox.running(task_id):
             RUNNERS[TaskKind(work.kind)](work)
     except FanOutBusy:
-        db.session.rollback()
+        _roll_back()
         log.info("task %s: another run holds this mailing; looking again shortly", task_id)
         outbox.postpone(task_id)
         return
     except Exception as error:
-        db.session.rollback()
+        _roll_back()
         failed = outbox.fail_run(task_id, f"{type(error).__name__}: {error}")
         if failed is not None and failed.status == "failed":
             log.error("task %s: failed for good after %d attempts: %s", task_id, failed.attempts, error)
@@ -48,3 +48,10 @@ def run_task(task_id: str) -> None:
         raise
     outbox.finish_run(task_id)
     log.info("task %s: done", task_id)
+
+
+def _roll_back() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the database went away mid-run: its connection is dropped with the session
+        db.session.remove()

@@ -6,6 +6,8 @@ import re
 from icalendar import Calendar
 from playwright.sync_api import expect
 
+from eventhub.extensions import jobs
+
 
 def test_from_a_scheduling_result_to_a_town_hall_with_its_invites_sent(signed_in, live_server):
     page = signed_in
@@ -49,3 +51,25 @@ def test_sending_the_summary_moves_the_progress_bar_to_done(signed_in, live_serv
     assert bar.evaluate("bar => bar.value === bar.max && bar.max === 40")
     page.get_by_role("link", name="read it").click()
     expect(page.locator(".action-items")).to_contain_text("Order chairs")
+
+
+def test_a_failed_mailing_shows_its_reason_and_send_again_delivers_it(signed_in, live_server, client, auth_headers,
+                                                                        mail):
+    mail.refuse["bob@example.com"] = "550 5.1.1 No such mailbox"
+    event = client.post("/api/v1/events", headers=auth_headers, json={
+        "title": "All hands", "start": "2030-03-05T14:00:00Z",
+        "attendees": [{"email": "ana@example.com"}, {"email": "bob@example.com"}]}).json
+    jobs.wait_local()
+    page = signed_in
+    page.goto(f"{live_server}/events/{event['id']}")
+    alert = page.locator(".mailing-failed")
+    expect(alert).to_contain_text("1 attendee(s) could not be reached")
+    expect(page.locator("table.attendees")).to_contain_text("550 5.1.1 No such mailbox")
+    mail.refuse.clear()  # the mailbox was fixed
+    alert.get_by_role("button", name="Send again").click()
+    expect(page.locator(".flash").first).to_contain_text("Sending again")
+    jobs.wait_local()
+    page.reload()
+    expect(page.locator("[data-count='sent']")).to_have_text("2", timeout=15_000)
+    expect(page.locator(".mailing-failed")).to_have_count(0)
+    assert sorted(item["to"][0] for item in mail.messages) == ["ana@example.com", "bob@example.com"]
