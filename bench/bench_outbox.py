@@ -1,0 +1,147 @@
+"""Benchmark of the outbox: how fast a mailing resumes after a crash, and what the outbox costs.
+
+1. Crash recovery. A town hall of 2,000 attendees; `python worker.py` sends its invites to a loopback
+   sink; after 300 messages the worker and its work horse are killed with SIGKILL and a new worker is
+   started. Printed: seconds from the new worker's start to its first resumed message, beside the same
+   measure for the first worker's cold start (the baseline of this run), and how many messages went twice.
+2. The outbox's cost on creating a town hall of 10,000 attendees through the API: with the outbox (the
+   task rows written in the change's transaction, then dispatched) and without it (the old way: the job
+   enqueued directly, no row), best of three each, alternated, same run, same database.
+
+Run alone with `python -m bench.run outbox`. Figures only; never part of the test run's pass/fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.baselines import REPO_ROOT, MessageCounter, delete_queue_keys, free_port, redis_url
+from bench.bench_invites import _children, app_settings, create_town_hall, make_app
+
+CRASH_ATTENDEES = 2_000
+KILL_AFTER = 300
+CREATE_ATTENDEES = 10_000
+
+
+class _SlowCounter(MessageCounter):
+    """Counts messages, taking a couple of milliseconds for each (a relay a little slower than loopback)."""
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(0.002)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def _wait(condition, timeout: float) -> float:
+    began = time.perf_counter()
+    while not condition():
+        if time.perf_counter() - began > timeout:
+            raise RuntimeError("timed out")
+        time.sleep(0.005)
+    return time.perf_counter() - began
+
+
+def _kill_tree(process: subprocess.Popen) -> None:
+    for pid in [*_children(process.pid), process.pid]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait()
+
+
+def crash_recovery(folder: Path) -> dict:
+    from aiosmtpd.controller import Controller
+    from redis import Redis
+    from rq import Queue
+
+    counter = _SlowCounter()
+    controller = Controller(counter, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    queue_name = f"bench-outbox-{uuid.uuid4().hex[:12]}"
+    connection = Redis.from_url(redis_url())
+    workers: list[subprocess.Popen] = []
+    try:
+        settings = app_settings(f"sqlite:///{folder / 'crash.db'}", queue_name, ("127.0.0.1", controller.port))
+        app = make_app(settings, folder / "instance")
+        create_town_hall(app, CRASH_ATTENDEES)
+        env = {**os.environ, **{key: str(value) for key, value in settings.items()}, "FAN_OUT_LEASE_SECONDS": "15"}
+        log = (folder / "workers.log").open("a")
+
+        def start() -> subprocess.Popen:
+            workers.append(subprocess.Popen([sys.executable, "worker.py"], cwd=REPO_ROOT, env=env,
+                                            stdout=log, stderr=subprocess.STDOUT))
+            return workers[-1]
+
+        first = start()
+        cold = _wait(lambda: counter.messages >= 1, 60)
+        _wait(lambda: counter.messages >= KILL_AFTER, 120)
+        _kill_tree(first)
+        sent_before = counter.messages
+        start()
+        resumed = _wait(lambda: counter.messages > sent_before, 60)
+        _wait(lambda: counter.messages >= CRASH_ATTENDEES, 180)
+        time.sleep(0.5)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                _kill_tree(worker)
+        controller.stop()
+        delete_queue_keys(connection, Queue(queue_name, connection=connection))
+        connection.close()
+    twice = counter.messages - CRASH_ATTENDEES
+    print(f"crash recovery: first resumed message {resumed:.2f} s after the new worker started; a cold worker's "
+          f"first message {cold:.2f} s after its start ({resumed / cold:.2f}x the cold start); killed after "
+          f"{sent_before:,} of {CRASH_ATTENDEES:,}; {twice} message(s) sent twice")
+    return {"outbox_resume_s": round(resumed, 2), "outbox_cold_first_message_s": round(cold, 2),
+            "outbox_resume_ratio_cold": round(resumed / cold, 2), "outbox_sent_twice": twice}
+
+
+def create_cost(folder: Path) -> dict:
+    from redis import Redis
+    from rq import Queue
+
+    from eventhub.extensions import jobs
+    from eventhub.services import events
+
+    queue_name = f"bench-outbox-{uuid.uuid4().hex[:12]}"
+    settings = app_settings(f"sqlite:///{folder / 'create.db'}", queue_name, ("127.0.0.1", free_port()))
+    app = make_app(settings, folder / "instance-create")
+    arm_invites, arm_timed = events._arm_invites, events.arm_timed_tasks
+
+    def enqueue_directly(event, retry_failed=False):  # the way before the outbox: a job and no row
+        return jobs.enqueue("eventhub.jobs.outbox.run_task", event.id, job_id=uuid.uuid4().hex)
+
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        create_town_hall(app, 1_000)  # warm up: first-request costs fall on neither side
+        for outbox in (True, False, True, False, True, False):  # alternated, so drift falls on both
+            if outbox:
+                events._arm_invites, events.arm_timed_tasks = arm_invites, arm_timed
+            else:
+                events._arm_invites, events.arm_timed_tasks = enqueue_directly, lambda event: None
+            timings[outbox].append(create_town_hall(app, CREATE_ATTENDEES)[1])
+    finally:
+        events._arm_invites, events.arm_timed_tasks = arm_invites, arm_timed
+        connection = Redis.from_url(redis_url())
+        delete_queue_keys(connection, Queue(queue_name, connection=connection))
+        connection.close()
+    with_outbox, without = min(timings[True]), min(timings[False])
+    print(f"create a town hall of {CREATE_ATTENDEES:,} through the API: {with_outbox:.2f} s with the outbox, "
+          f"{without:.2f} s without it ({with_outbox / without:.2f}x), best of 3 each, alternated, SQLite")
+    return {"outbox_create_10k_s": round(with_outbox, 3), "outbox_create_10k_without_s": round(without, 3),
+            "outbox_create_ratio": round(with_outbox / without, 3)}
+
+
+def run(baselines: dict) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-outbox-") as folder:
+        figures = crash_recovery(Path(folder))
+        figures.update(create_cost(Path(folder)))
+    return figures
