@@ -2,6 +2,7 @@
 stopped and started again empty, a private PostgreSQL cluster restarted mid-mailing, and the embedded
 default (`make run`'s configuration) killed with SIGKILL mid-mailing and started again."""
 
+import sqlite3
 import subprocess
 import sys
 import time
@@ -106,10 +107,14 @@ def test_the_embedded_default_killed_mid_mailing_finishes_it_when_started_again(
     created = requests.post(f"http://127.0.0.1:{port}/api/v1/events", headers=headers, json={
         "title": "Embedded", "start": _start(), "attendees": everyone})
     assert created.status_code == 201
+    closing = requests.post(f"http://127.0.0.1:{port}/api/v1/events", headers=headers, json={
+        "title": "Closing", "start": _start(), "attendees": everyone[:1],
+        "questions_close": (datetime.now(UTC) + timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")}).json()
     wait_for(lambda: len(sink.messages) >= 50, 60, "the mailing to be under way")
     processes.kill_hard(web)
     sent_before = len(sink.messages)
     assert sent_before < 300
+    time.sleep(3)  # the questions of "Closing" close while the service is down
     started = time.monotonic()
     processes.web(env, port)  # nobody has to visit a page: the restart alone resumes the mailing
     wait_for(lambda: len(sink.messages) > sent_before, 30, "the restarted service to resume")
@@ -117,6 +122,10 @@ def test_the_embedded_default_killed_mid_mailing_finishes_it_when_started_again(
     wait_for(lambda: len(sink.recipients("Invitation:")) == 300, 60, "every invite")
     received = sink.recipients("Invitation:")
     assert sum(received.values()) <= 301 and max(received.values()) <= 2  # at most the one in flight twice
+    with sqlite3.connect(tmp_path / "eventhub.db") as database:
+        wait_for(lambda: database.execute(
+            "SELECT status FROM outbox WHERE kind = 'close_questions' AND event_id = ? AND status != 'superseded'",
+            (closing["id"],)).fetchone() == ("done",), 15, "the close that fell due while it was down")
 
 
 def test_postgresql_restarted_mid_mailing_the_mailing_finishes_with_nobody_doubled(sink, processes, redis_url):
