@@ -36,12 +36,15 @@ DEFAULTS = {
     "SUMMARY_RETRY_INTERVALS": "10,30,60,120,300,600,1800,3600",
     # The same for invitations, updates and cancellations.
     "INVITE_RETRY_INTERVALS": "10,30,60,120,300,600",
+    # Slices a mailing is cut into when jobs run on Redis, each its own job: up to that many workers send it
+    # at once. 1 sends every mailing as one job.
+    "MAILING_SHARDS": 8,
     # Seconds between sweeps of the outbox (by `worker.py`, or the web process in the embedded default).
     "OUTBOX_SWEEP_SECONDS": 2,
 }
 
 _BOOLEANS = {"SMTP_STARTTLS", "FLASK_DEBUG", "TESTING"}
-_INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH", "FAN_OUT_LEASE_SECONDS"}
+_INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH", "FAN_OUT_LEASE_SECONDS", "MAILING_SHARDS"}
 
 
 class ConfigError(RuntimeError):

@@ -264,6 +264,8 @@ class OutboxTask(db.Model):
     kind: Mapped[str] = mapped_column(String(24))
     event_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     owner: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the organizer who may read its status
+    # A shard of a mailing: the task it was cut from (whose job id the organizer follows), else None.
+    parent_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=TaskStatus.PENDING)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

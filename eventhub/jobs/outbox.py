@@ -28,10 +28,11 @@ def run_task(task_id: str) -> None:
     if task is None:
         log.info("task %s: nothing to do (done, superseded or not yet due)", task_id)
         return
-    work = OutboxTask(id=task.id, kind=task.kind, event_id=task.event_id, payload=dict(task.payload or {}))
+    work = OutboxTask(id=task.id, kind=task.kind, event_id=task.event_id, owner=task.owner,
+                      payload=dict(task.payload or {}))
     log.info("task %s: %s for event %s, attempt %d", task_id, work.kind, work.event_id, task.attempts + 1)
     try:
-        with outbox.running(task_id):
+        with outbox.running(work):
             RUNNERS[TaskKind(work.kind)](work)
     except FanOutBusy:
         _roll_back()

@@ -26,7 +26,7 @@ from eventhub.extensions import db, jobs
 from eventhub.gateways.mail import MailError, MessageForMany, RecipientRefused, mail_gateway
 from eventhub.gateways.processes import holder_alive
 from eventhub.models import Delivery, utcnow
-from eventhub.services.outbox import record_progress
+from eventhub.services.outbox import current_shard, may_split, record_progress, split_running_task
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class FanOutResult:
     sent: int = 0
     failed: int = 0
     deferred: int = 0
+    sharded: bool = False  # cut into shard jobs, which do the sending
 
 
 def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipient], int]],
@@ -78,8 +79,14 @@ def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipi
     enqueue or a requeue after a crash, waits and then finds nothing left, rather than sending again.
     """
     result = FanOutResult()
-    with _lease(f"eventhub:fan-out:{event_id}:{purpose}") as lease:
+    shard = current_shard()
+    lease_name = f"eventhub:fan-out:{event_id}:{purpose}" + (f":{shard.index}/{shard.count}" if shard else "")
+    if shard is None and may_split() and jobs.uses_redis:
+        return _split(pending, result)
+    with _lease(lease_name) as lease:
         recipients, already_done = pending()
+        if shard is not None:
+            recipients, already_done = [r for r in recipients if shard.holds(r.attendee_id)], 0
         total = already_done + len(recipients)
         record_progress(already_done, total, failed=0)
         if not recipients:
@@ -90,10 +97,21 @@ def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipi
                     lease.keep()
                     _send_one(sender, recipient, build(recipient), event_id, result)
                 record_progress(already_done + result.sent + result.failed, total, failed=result.failed)
-    log.info("event %s: %d %s messages sent, %d failed, %d deferred", event_id, result.sent, purpose,
-             result.failed, result.deferred)
+    log.info("event %s: %d %s messages sent, %d failed, %d deferred%s", event_id, result.sent, purpose,
+             result.failed, result.deferred, f" (shard {shard.index} of {shard.count})" if shard else "")
     if result.deferred:
         raise DeliveriesDeferred(f"{result.deferred} recipients refused for now; retrying later")
+    return result
+
+
+def _split(pending: Callable[[], tuple[list[Recipient], int]], result: FanOutResult) -> FanOutResult:
+    """Cut the running mailing into shard jobs, one per slice that has recipients. The slices are the same
+    for every run of the mailing (by attendee id), so two runs' shards of a slice share one lease."""
+    recipients, already_done = pending()
+    count = current_app.config["MAILING_SHARDS"]
+    slices = sorted({int(r.attendee_id[:8], 16) % count for r in recipients})
+    split_running_task(slices, already_done, already_done + len(recipients))
+    result.sharded = True
     return result
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -30,7 +31,29 @@ _CONFIG_INTERVALS = {TaskKind.INVITES: "INVITE_RETRY_INTERVALS", TaskKind.SUMMAR
 # How long a run that finds another run of the same mailing under way waits before it looks again.
 BUSY_POSTPONE_SECONDS = 2
 
-_running_task: contextvars.ContextVar[str | None] = contextvars.ContextVar("eventhub_task", default=None)
+_running_task: contextvars.ContextVar[OutboxTask | None] = contextvars.ContextVar("eventhub_task", default=None)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Slice `index` of `count` of a mailing's recipients: those whose attendee id falls in it."""
+
+    index: int
+    count: int
+
+    def holds(self, attendee_id: str) -> bool:
+        return int(attendee_id[:8], 16) % self.count == self.index
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """A job as its organizer follows it: a task, or a mailing cut into shards, read as one."""
+
+    status: str  # queued | started | finished | failed
+    done: int
+    total: int
+    failed: int | None
+    error: str | None
 
 
 def retry_intervals(kind: str) -> tuple[int, ...]:
@@ -123,21 +146,55 @@ def postpone(task_id: str, seconds: float = BUSY_POSTPONE_SECONDS) -> None:
 
 
 @contextlib.contextmanager
-def running(task_id: str):
-    """Within it, `record_progress` writes to this task."""
-    token = _running_task.set(task_id)
+def running(task: OutboxTask):
+    """Within it, `record_progress`, `current_shard` and `split_running_task` concern this task (a
+    detached copy: the services may empty the session)."""
+    token = _running_task.set(task)
     try:
         yield
     finally:
         _running_task.reset(token)
 
 
+def current_shard() -> Shard | None:
+    task = _running_task.get()
+    if task is None or "shard" not in (task.payload or {}):
+        return None
+    return Shard(int(task.payload["shard"]), int(task.payload["of"]))
+
+
+def may_split() -> bool:
+    """Whether the running task is a whole mailing that may be cut into shards (one per slice of its
+    recipients, each its own job and lease, so several workers send it at once)."""
+    task = _running_task.get()
+    return task is not None and "shard" not in (task.payload or {}) and current_app.config["MAILING_SHARDS"] > 1
+
+
+def split_running_task(slices: list[int], done: int, total: int) -> None:
+    """Arm one shard task per slice index in `slices` of the running task, and commit: the shards are
+    dispatched after the commit. The running task keeps the progress of what was done before."""
+    parent = _running_task.get()
+    count = current_app.config["MAILING_SHARDS"]
+    for index in slices:
+        db.session.add(OutboxTask(
+            id=new_id(), kind=parent.kind, event_id=parent.event_id, owner=parent.owner, parent_id=parent.id,
+            payload={**(parent.payload or {}), "shard": index, "of": count}, status=TaskStatus.PENDING,
+            due_at=utcnow(), attempts=0, done=0, total=0))
+    db.session.execute(update(OutboxTask).where(OutboxTask.id == parent.id).values(done=done, total=total))
+    db.session.commit()
+
+
 def record_progress(done: int, total: int, failed: int | None = None) -> None:
-    """Record how far the running task is, where `GET /api/v1/jobs/<id>` reads it; a no-op outside a task."""
-    task_id = _running_task.get()
-    if task_id is None:
+    """Record how far the running task is, where `GET /api/v1/jobs/<id>` reads it; a no-op outside a task.
+    A shard keeps the total of its first run, so a resumed shard goes on counting from where it was."""
+    task = _running_task.get()
+    if task is None:
         return
-    db.session.execute(update(OutboxTask).where(OutboxTask.id == task_id)
+    if current_shard() is not None:
+        first_total = db.session.scalar(select(OutboxTask.total).where(OutboxTask.id == task.id)) or 0
+        if first_total >= total:
+            done, total = first_total - (total - done), first_total
+    db.session.execute(update(OutboxTask).where(OutboxTask.id == task.id)
                        .values(done=done, total=total, failed=failed))
     db.session.commit()
 
@@ -155,3 +212,23 @@ def public_status(task: OutboxTask) -> str:
     if task.status == TaskStatus.FAILED:
         return "failed"
     return "started" if task.started_at is not None else "queued"
+
+
+def progress(task: OutboxTask) -> JobProgress:
+    """The task's progress; for a mailing cut into shards, theirs added up: started while any runs,
+    queued while any waits, failed once one failed for good and none is left to run."""
+    shards = list(db.session.scalars(select(OutboxTask).where(OutboxTask.parent_id == task.id)))
+    if not shards:
+        return JobProgress(public_status(task), task.done, task.total, task.failed, task.last_error)
+    statuses = [public_status(shard) for shard in shards]
+    if "started" in statuses:
+        status = "started"
+    elif "queued" in statuses:
+        status = "queued"
+    else:
+        status = "failed" if "failed" in statuses else "finished"
+    failed = [shard.failed for shard in shards if shard.failed is not None]
+    errors = [shard.last_error for shard in shards if shard.last_error]
+    return JobProgress(status, task.done + sum(shard.done for shard in shards),
+                       max(task.total, task.done + sum(shard.total for shard in shards)),
+                       sum(failed) if failed else task.failed, errors[0] if errors else None)

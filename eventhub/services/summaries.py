@@ -126,7 +126,7 @@ def send_summary(event_id: str) -> None:
     event = db.session.get(Event, event_id)
     if event is None:
         return
-    summary = summary_of(event)
+    summary_of(event)
     body = content(event)
     attendees = db.session.execute(select(Attendee.id, Attendee.email, Attendee.timezone).where(
         Attendee.event_id == event.id, Attendee.removed.is_(False)).order_by(Attendee.id)).all()
@@ -141,9 +141,12 @@ def send_summary(event_id: str) -> None:
             per_zone[zone] = MessageForMany(summary_message(event, body, zone), message_id_domain)
         return per_zone[zone]
 
-    fan_out(event.id, "summary", lambda: pending_once(event.id, "summary", addresses), build)
-    summary.status, summary.sent_at = "sent", utcnow()
-    db.session.commit()
+    result = fan_out(event.id, "summary", lambda: pending_once(event.id, "summary", addresses), build)
+    # Sent once everyone was served or refused for good (the last shard of a mailing cut in shards).
+    if not result.sharded and not unserved_count(event):
+        db.session.execute(update(Summary).where(Summary.event_id == event.id, Summary.status == "sending")
+                           .values(status="sent", sent_at=utcnow()))
+        db.session.commit()
 
 
 def summary_message(event: Event, body: SummaryContent, zone: str) -> EmailMessage:

@@ -46,13 +46,13 @@ def job_status(job_id: str):
 
 def job_json(task) -> dict:
     """A job as the API and the event page show it: status, progress, and why it failed."""
-    status = outbox.public_status(task)
-    done, total = task.done, task.total
-    if status == "finished" and not total:
+    progress = outbox.progress(task)
+    done, total = progress.done, progress.total
+    if progress.status == "finished" and not total:
         done = total = 1
-    body = {"status": status, "done": done, "total": total}
-    if task.failed is not None:
-        body["failed"] = task.failed
-    if task.last_error and status in ("failed", "queued"):
-        body["error"] = task.last_error
+    body = {"status": progress.status, "done": done, "total": total}
+    if progress.failed is not None:
+        body["failed"] = progress.failed
+    if progress.error and progress.status in ("failed", "queued"):
+        body["error"] = progress.error
     return body

@@ -23,6 +23,7 @@ def upgrade():
         sa.Column('kind', sa.String(length=24), nullable=False),
         sa.Column('event_id', sa.String(length=32), nullable=True),
         sa.Column('owner', sa.String(length=32), nullable=True),
+        sa.Column('parent_id', sa.String(length=32), nullable=True),
         sa.Column('payload', sa.JSON(), nullable=False),
         sa.Column('status', sa.String(length=16), nullable=False),
         sa.Column('due_at', sa.DateTime(), nullable=False),
@@ -38,9 +39,11 @@ def upgrade():
     )
     op.create_index('ix_outbox_status_due', 'outbox', ['status', 'due_at'])
     op.create_index('ix_outbox_event_id', 'outbox', ['event_id'])
+    op.create_index('ix_outbox_parent_id', 'outbox', ['parent_id'])
 
 
 def downgrade():
+    op.drop_index('ix_outbox_parent_id', table_name='outbox')
     op.drop_index('ix_outbox_event_id', table_name='outbox')
     op.drop_index('ix_outbox_status_due', table_name='outbox')
     op.drop_table('outbox')
