@@ -33,6 +33,7 @@ services:
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 test-sqlite: $(VENV)/.test-installed
 	$(BIN)/pytest -p no:cacheprovider

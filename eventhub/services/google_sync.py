@@ -12,7 +12,8 @@ from sqlalchemy import select
 from eventhub.domain.calendar import rule_instances, series_rule
 from eventhub.extensions import db
 from eventhub.gateways.google_calendar import GoogleCalendarError, GoogleCalendarGateway, GoogleEventInput
-from eventhub.models import Attendee, Event
+from eventhub.models import Attendee, Event, Organizer
+from eventhub.services.calendars import calendar_event
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,6 @@ def sync_event(event: Event) -> None:
 
 
 def google_input(event: Event) -> GoogleEventInput:
-    from eventhub.models import Organizer
-    from eventhub.services.invites import calendar_event
-
     calendar = calendar_event(event, db.session.get(Organizer, event.organizer_id))
     length = timedelta(minutes=event.duration_minutes)
     starts = [o.start for o in event.occurrences]

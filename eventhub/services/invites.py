@@ -6,7 +6,6 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
-from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from sqlalchemy import func, select, update
@@ -25,6 +24,7 @@ from eventhub.domain.imip import build_imip_message
 from eventhub.extensions import db
 from eventhub.models import Attendee, Delivery, Event, Organizer, utcnow
 from eventhub.services import google_sync
+from eventhub.services.calendars import calendar_domain, calendar_event
 from eventhub.services.delivery import FINAL_STATUSES, Recipient, fan_out
 from eventhub.services.events import personal_link
 
@@ -104,34 +104,6 @@ def invite_work(event_id: str, status: str, sequence: int,
     return todo, done
 
 
-def calendar_event(event: Event, organizer: Organizer, attendee: Attendee | None = None,
-                   link: str | None = None) -> CalendarEvent:
-    """The event as iCalendar sees it; with an attendee (or a `link` standing for theirs), the description
-    and URL carry their question link."""
-    if attendee is not None:
-        link = personal_link(attendee.id)
-    description = event.description
-    if link is not None:
-        description = f"{description}\n\nAsk your questions anonymously: {link}".strip()
-    if event.meet_url:
-        description = f"{description}\n\nJoin: {event.meet_url}".strip()
-    return CalendarEvent(
-        uid=f"{event.id}@{_domain()}",
-        sequence=event.sequence,
-        title=event.title,
-        description=description,
-        organizer_email=current_app.config["MAIL_FROM"],
-        organizer_name=f"EventHub for {organizer.email}",
-        timezone=event.timezone,
-        occurrences=tuple(o.start for o in event.occurrences),
-        duration_minutes=event.duration_minutes,
-        every=event.every,
-        location=event.meet_url,
-        url=link,
-        cancelled=event.status == "cancelled",
-    )
-
-
 def build_invite_message(event: Event, organizer: Organizer, attendee: Attendee, recipient: Recipient) -> EmailMessage:
     return InviteWriter(event, organizer).message(attendee, recipient)
 
@@ -183,7 +155,7 @@ class InviteWriter:
             html=render_template("email/invite.html", **context),
             ics=ics,
             method=method,
-            message_id_domain=_domain(),
+            message_id_domain=calendar_domain(),
             date=utcnow(),
         )
 
@@ -226,7 +198,3 @@ def _subject(event: Event, context: dict) -> str:
     when = f"{start:%a %-d %b %Y %H:%M} ({context['zone']})"
     prefix = "Updated invitation" if context["updated"] else "Invitation"
     return f"{prefix}: {event.title} @ {when}"
-
-
-def _domain() -> str:
-    return urlsplit(current_app.config["EVENTHUB_BASE_URL"]).hostname or "eventhub.localhost"

@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length
 from eventhub.extensions import db, login_manager
 from eventhub.models import Organizer
 from eventhub.services import organizers
+from eventhub.services.events import event_of
 from eventhub.web.errors import ApiError
 
 bp = Blueprint("auth", __name__)
@@ -77,8 +78,6 @@ def organizer_required(view):
 
 def api_event(event_id: str):
     """The API organizer's own town hall, or ApiError 404 (another organizer's is as good as missing)."""
-    from eventhub.services.events import event_of
-
     event = event_of(g.organizer, event_id)
     if event is None:
         raise ApiError(404, "No such town hall.")
@@ -87,8 +86,6 @@ def api_event(event_id: str):
 
 def page_event(event_id: str):
     """The signed-in organizer's own town hall, or a 404 page."""
-    from eventhub.services.events import event_of
-
     event = event_of(current_user, event_id)
     if event is None:
         abort(404)

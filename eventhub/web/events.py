@@ -19,7 +19,8 @@ from eventhub.extensions import db
 from eventhub.models import Attendee, Delivery, Organizer, utcnow
 from eventhub.services import events as event_service
 from eventhub.services import organizers, outbox, questions, summaries
-from eventhub.services.invites import calendar_event, invite_context
+from eventhub.services.calendars import calendar_event
+from eventhub.services.invites import invite_context
 from eventhub.web.api import job_json
 from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError, json_object
