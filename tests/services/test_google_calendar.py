@@ -272,8 +272,10 @@ def test_cancel_deletes_with_send_updates():
 
 @pytest.mark.parametrize("status", [404, 410])
 def test_cancelling_an_event_already_gone_is_done(status):
-    gateway, _ = gateway_on(error(status, "deleted" if status == 410 else "notFound"))
-    gateway.cancel(OUR_ID)
+    gateway, http = gateway_on(error(status, "deleted" if status == 410 else "notFound"))
+    gateway.cancel(OUR_ID)  # no error: the event is as gone as a cancellation would make it
+    [request] = sent(http)  # one DELETE of our event, not retried
+    assert request.method == "DELETE" and request.path.endswith(f"/events/{google_event_id(OUR_ID)}")
 
 
 def test_a_cancel_that_keeps_failing_is_temporary():

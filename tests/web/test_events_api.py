@@ -99,12 +99,26 @@ def _uid_of(created, client, headers):
     return Calendar.from_ical(ics).walk("VEVENT")[0]["UID"]
 
 
-def test_a_change_of_title_only_for_nobody_new_sends_nothing_twice(client, auth_headers, mail):
+def test_a_change_calendars_do_not_show_sends_nothing(client, auth_headers, mail):
     created = _create(client, auth_headers)
     mail.messages.clear()
     client.patch(f"/api/v1/events/{created['id']}", json={"moderation": True}, headers=auth_headers)
     jobs.wait_local()
     assert mail.messages == []
+
+
+def test_a_change_of_title_sends_each_attendee_one_update_and_nobody_new_anything_else(client, auth_headers, mail):
+    created = _create(client, auth_headers)
+    mail.messages.clear()
+    changed = client.patch(f"/api/v1/events/{created['id']}", json={"title": "Q1 Town Hall (new room)"},
+                           headers=auth_headers).json
+    jobs.wait_local()
+    assert changed["sequence"] == 1
+    updates = _by_recipient(mail)
+    assert sorted(updates) == ["ana@example.com", "bob@example.com"] and len(mail.messages) == 2
+    for message in updates.values():
+        assert message["Subject"].startswith("Updated invitation: Q1 Town Hall (new room)")
+        assert _calendar(message)[1].walk("VEVENT")[0]["SEQUENCE"] == 1
 
 
 def test_cancelling_sends_cancel_with_status_cancelled(client, auth_headers, mail):

@@ -42,18 +42,22 @@ def test_creating_with_any_hostile_value_is_a_4xx_or_a_clean_success(client, aut
 def test_a_bad_change_answers_4xx_and_loses_nothing(client, auth_headers):
     created = client.post("/api/v1/events", json=EVENT, headers=auth_headers).json
     jobs.wait_local()
-    before = client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json
+    def stored():
+        jobs.wait_local()  # an accepted change's invites are sent before the town hall is compared
+        return client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json
+
+    state = stored()
     for field in EVENT_FIELDS + ["unknown_field"]:
         for value in HOSTILE:
             response = client.patch(f"/api/v1/events/{created['id']}", json={field: value}, headers=auth_headers)
             if response.status_code != 200:
                 _check(response)
-                assert client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json["title"]
+                assert stored() == state, f"a refused {field}={value!r} changed the town hall"
+            state = stored()
     for body in (b"[]", b"{", b"null", b'"x"'):
         _check(client.patch(f"/api/v1/events/{created['id']}", data=body, content_type="application/json",
                             headers=auth_headers))
-    after = client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json
-    assert after["attendees"] >= 0 and after["id"] == before["id"]
+    assert stored() == state  # the malformed bodies changed nothing either
 
 
 def test_moderation_and_summary_endpoints_refuse_hostile_bodies_with_4xx(client, auth_headers):
