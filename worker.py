@@ -16,6 +16,7 @@ from rq.scheduler import RQScheduler
 
 from eventhub import create_app
 from eventhub.extensions import db
+from eventhub.response_polling import start_for_worker
 
 
 def release_dead_scheduler_locks(connection: Redis, queue_names: list[str]) -> list[str]:
@@ -104,6 +105,8 @@ def main(argv: list[str]) -> int:
     requeued = requeue_jobs_of_dead_workers(connection, queue_names)
     if requeued:
         print(f"requeued {len(requeued)} job(s) of a dead worker: {', '.join(requeued)}")
+    if not burst:
+        start_for_worker(app, connection)  # attendees' answers: mailbox and Google, every IMAP_POLL_SECONDS
     with app.app_context():
         db.engine.dispose()  # no connection opened here is shared with the forked work horses
         worker = Worker(queue_names, connection=connection)

@@ -26,6 +26,7 @@ from eventhub.models import (
     new_id,
 )
 from eventhub.queue import JobPolicy
+from eventhub.services.responses import response_counts
 
 # Invites go out within minutes even when the mail server is briefly away.
 INVITE_POLICY = JobPolicy(timeout=3600, retry_intervals=(10, 30, 60, 120, 300, 600), result_ttl=7 * 24 * 3600)
@@ -163,6 +164,7 @@ def event_json(event: Event) -> dict:
         "page_url": f"{base}/events/{event.id}",
         "attendees": _active_count(event),
         "invites": delivery_counts(event),
+        "responses": response_counts(event),
         "job_id": event.last_job_id,
     }
 
