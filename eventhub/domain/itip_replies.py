@@ -149,12 +149,15 @@ def _answers_of_event(vevent, method: str) -> list[Answer]:
         attendees = [attendees]
     answers = []
     for attendee in attendees:
+        params = getattr(attendee, "params", {})
         address = str(attendee).strip()
         if address[:7].lower() == "mailto:":
             address = address[7:]
+        elif params.get("EMAIL"):  # Apple's urn:uuid: addresses carry the mail address in EMAIL (RFC 7986)
+            address = str(params["EMAIL"]).strip()
         if "@" not in address:
             continue
-        partstat = str(attendee.params.get("PARTSTAT", "")).upper() if hasattr(attendee, "params") else ""
+        partstat = str(params.get("PARTSTAT", "")).upper()
         response = PARTSTATS.get(partstat)
         if method == "REPLY" and response is None:
             raise ValueError(f"a REPLY with PARTSTAT {partstat or 'missing'}")

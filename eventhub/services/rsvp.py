@@ -69,23 +69,28 @@ def _handle_uid(box: MailboxSession, uid: int, header: bytes) -> str | None:
     if raw is None:
         return None
     try:
-        outcome = handle_message(raw)
+        outcome, first_time = _handle(raw)
     except Exception:  # one bad message never stops the rest; it is tried again on the next poll
         db.session.rollback()
         log.exception("mailbox message %s could not be handled; left for the next poll", uid)
         return None
     if outcome != IGNORED:
         box.mark_handled(uid)
-    return outcome
+    return outcome if first_time else None
 
 
 def handle_message(raw: bytes) -> str:
     """Apply the answers one email holds, once per Message-ID; return the outcome (applied, refused,
-    outdated or ignored)."""
+    outdated or ignored; for a message handled before, the outcome it had then)."""
+    return _handle(raw)[0]
+
+
+def _handle(raw: bytes) -> tuple[str, bool]:
     reading = read_answers(raw)
     key = _storage_key(reading.message_key)
-    if db.session.get(HandledMail, key) is not None:
-        return db.session.get(HandledMail, key).outcome
+    known = db.session.get(HandledMail, key)
+    if known is not None:
+        return known.outcome, False
     if not isinstance(reading, MailAnswers):
         log.info("mailbox: left alone a message that %s", reading.reason)
         outcome = IGNORED
@@ -96,8 +101,8 @@ def handle_message(raw: bytes) -> str:
         db.session.commit()
     except IntegrityError:  # another poller handled the same message at the same moment
         db.session.rollback()
-        return db.session.get(HandledMail, key).outcome
-    return outcome
+        return db.session.get(HandledMail, key).outcome, False
+    return outcome, True
 
 
 def apply_answer(sender: str, answer: Answer) -> str:
