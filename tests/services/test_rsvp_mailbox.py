@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
+from sqlalchemy import DateTime
 
 from eventhub.extensions import db, jobs
 from eventhub.gateways.imap import HANDLED_KEYWORD, MailboxError
@@ -193,3 +194,16 @@ def test_a_refused_sign_in_or_an_unreachable_mailbox_raises_for_the_next_poll(ap
     imap.stop()
     with pytest.raises(MailboxError):
         rsvp.poll_mailbox()
+
+
+def test_answers_keep_no_time_and_nothing_ties_them_to_questions_or_votes(app):
+    """RSVPs are not anonymous; what is kept of them can still not be lined up with questions or votes."""
+    from eventhub.models import AttendeeResponse, HandledMail, Question, UTCDateTime, Vote
+
+    times = {column.name for column in [*AttendeeResponse.__table__.columns, *HandledMail.__table__.columns]
+             if isinstance(column.type, UTCDateTime | DateTime)}
+    assert times == {"proposed_start", "proposed_end"}  # times the attendee proposed, never when they answered
+    for table in (Question.__table__, Vote.__table__):
+        assert not [key for key in table.foreign_keys if key.column.table.name == "attendee_responses"]
+    assert not [key for key in AttendeeResponse.__table__.foreign_keys
+                if key.column.table.name in ("questions", "votes", "question_keys")]
