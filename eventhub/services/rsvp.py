@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from eventhub.domain import zones
@@ -111,11 +111,9 @@ def apply_answer(sender: str, answer: Answer) -> str:
     if event is None:
         log.info("mailbox: an answer for a calendar object that is not ours (%s)", answer.uid[:80])
         return IGNORED
-    attendee = db.session.scalar(select(Attendee).where(Attendee.event_id == event.id,
-                                                        Attendee.email == answer.attendee))
-    if attendee is None:
-        attendee = next((a for a in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id))
-                         if a.email.lower() == answer.attendee), None)
+    # Calendar programs change the case of addresses (Outlook writes MAILTO:ANA@EXAMPLE.COM).
+    attendee = db.session.scalars(select(Attendee).where(
+        Attendee.event_id == event.id, func.lower(Attendee.email) == answer.attendee).order_by(Attendee.id)).first()
     if attendee is None:
         log.warning("event %s: an answer from someone not invited; refused", event.id)
         return REFUSED

@@ -1,6 +1,10 @@
 """The mailbox is polled by itself: in the web process for the embedded default, and through the queue
 under `worker.py` (one worker queues the reading per period, however many run)."""
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -10,7 +14,8 @@ from rq import SimpleWorker
 from eventhub import create_app
 from eventhub.extensions import jobs
 from eventhub.response_polling import AnswerPoller, queue_answer_reading, read_answers_now
-from tests.answer_mail import gmail_reply
+from tests.answer_mail import gmail_reply, refresh_request
+from tests.conftest import ROOT
 
 START = datetime(2030, 3, 5, 14, tzinfo=UTC)
 END = datetime(2030, 3, 5, 15, tzinfo=UTC)
@@ -75,3 +80,41 @@ def test_under_workers_one_queues_the_reading_per_period_and_a_worker_runs_it(rq
     assert jobs.queue.count == 2
     SimpleWorker([jobs.queue], connection=jobs.connection).work(burst=True)
     assert _response(client, auth_headers, event["id"]) == "accepted"
+
+
+def test_python_worker_py_reads_the_mailbox_by_itself(rq_settings, app, client, auth_headers, smtp_server, imap,
+                                                     tmp_path):
+    """A real `python worker.py` process, with the mailbox in its environment, applies a reply that arrives
+    while it runs and answers a REFRESH over SMTP."""
+    sink, host, port = smtp_server
+    app.config.update(SMTP_HOST=host, SMTP_PORT=port)
+    event = client.post("/api/v1/events", json=BODY, headers=auth_headers).json
+    env = {**os.environ, "DATABASE_URL": rq_settings["DATABASE_URL"], "REDIS_URL": rq_settings["REDIS_URL"],
+           "RQ_QUEUE": rq_settings["RQ_QUEUE"], "SECRET_KEY": rq_settings["SECRET_KEY"],
+           "EVENTHUB_BASE_URL": rq_settings["EVENTHUB_BASE_URL"], "MAIL_FROM": rq_settings["MAIL_FROM"],
+           "SMTP_HOST": host, "SMTP_PORT": str(port), "IMAP_POLL_SECONDS": "1",
+           **{key: str(value) for key, value in imap.settings().items()}}
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log:
+        worker = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)
+    try:
+        imap.append(_reply(event["id"]))
+        imap.append(refresh_request(uid=f"{event['id']}@eventhub.test", attendee="ana@example.com",
+                                    organizer="townhall@eventhub.test"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (
+                _response(client, auth_headers, event["id"]) == "accepted" and len(sink.messages) >= 2):
+            time.sleep(0.2)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    assert _response(client, auth_headers, event["id"]) == "accepted", log_path.read_text()[-3000:]
+    invite, refreshed = sink.messages[0], sink.messages[-1]  # the first invitation, then the REFRESH's answer
+    assert invite["to"] == refreshed["to"] == ["ana@example.com"]
+    assert "METHOD:REQUEST" in next(p for p in refreshed["message"].walk()
+                                    if p.get_content_type() == "text/calendar").get_payload(decode=True).decode()
