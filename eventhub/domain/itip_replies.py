@@ -77,7 +77,8 @@ def read_answers(raw: bytes) -> MailAnswers | Unreadable:
     if len(raw) > MAX_MESSAGE_BYTES:
         return Unreadable(key, f"larger than {MAX_MESSAGE_BYTES} bytes")
     try:
-        message = message_from_bytes(raw, policy=policy.default)
+        # compat32: headers stay plain strings; the modern policy's header objects cost more than the rest.
+        message = message_from_bytes(raw, policy=policy.compat32)
         sender = _sender(message)
         calendars = [part for part in message.walk() if part.get_content_type() in _CALENDAR_TYPES]
     except Exception as error:  # noqa: BLE001 - the email package raises many kinds on broken mail
@@ -86,9 +87,14 @@ def read_answers(raw: bytes) -> MailAnswers | Unreadable:
         return Unreadable(key, "holds no calendar", not_an_answer=True)
     answers: list[Answer] = []
     methods: set[str] = set()
+    seen: set[bytes] = set()
     for part in calendars:
         try:
-            found, method = _answers_in(part)
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes) and payload in seen:
+                continue  # Gmail's .ics attachment repeats the inline calendar byte for byte
+            seen.add(payload if isinstance(payload, bytes) else b"")
+            found, method = _answers_in(part, payload)
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeError) as error:
             return Unreadable(key, f"a calendar part cannot be read: {str(error)[:200] or type(error).__name__}")
         methods.add(method)
@@ -108,9 +114,8 @@ def _sender(message: Message) -> str:
     return addresses[0].strip().lower() if len(addresses) == 1 else ""
 
 
-def _answers_in(part: Message) -> tuple[list[Answer], str]:
-    payload = part.get_payload(decode=True)
-    if not payload:
+def _answers_in(part: Message, payload) -> tuple[list[Answer], str]:
+    if not payload or not isinstance(payload, bytes):
         raise ValueError("empty calendar part")
     charset = part.get_content_charset() or "utf-8"
     try:

@@ -18,7 +18,7 @@ from imapclient.exceptions import IMAPClientError
 HANDLED_KEYWORD = b"$EventHubHandled"
 SEEN = b"\\Seen"
 IMAP_TIMEOUT_SECONDS = 30
-_FETCH_BATCH = 100
+_FETCH_BATCH = 100  # messages per FETCH or STORE round trip
 
 
 class MailboxError(Exception):
@@ -46,16 +46,19 @@ class MailboxSession:
                     found[uid] = header.split(b":", 1)[1].strip() if b":" in header else b""
             return found
 
-    def raw_message(self, uid: int) -> bytes | None:
-        """The whole message, or None if it was deleted meanwhile."""
+    def raw_messages(self, uids: list[int]) -> dict[int, bytes]:
+        """The whole messages by UID (one round trip); a message deleted meanwhile is absent."""
+        if not uids:
+            return {}
         with _mailbox_errors():
-            answer = self.client.fetch([uid], ["BODY.PEEK[]"])
-        data = answer.get(uid)
-        return None if data is None else data.get(b"BODY[]")
+            answer = self.client.fetch(uids, ["BODY.PEEK[]"])
+        return {uid: data[b"BODY[]"] for uid, data in answer.items() if data.get(b"BODY[]") is not None}
 
-    def mark_handled(self, uid: int) -> None:
+    def mark_handled(self, uids: list[int]) -> None:
+        if not uids:
+            return
         with _mailbox_errors():
-            self.client.add_flags([uid], [self.flag], silent=True)
+            self.client.add_flags(uids, [self.flag], silent=True)
 
 
 class ImapMailbox:

@@ -26,7 +26,7 @@ from eventhub.domain.errors import InvalidField
 from eventhub.domain.events import apply_event_changes
 from eventhub.domain.itip_replies import Answer, MailAnswers, message_key, read_answers
 from eventhub.extensions import db
-from eventhub.gateways.imap import ImapMailbox, MailboxSession
+from eventhub.gateways.imap import ImapMailbox
 from eventhub.gateways.mail import mail_gateway
 from eventhub.models import Attendee, AttendeeResponse, Event, HandledMail, Organizer, is_public_id, utcnow
 from eventhub.services import events as event_service
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 # Outcomes of a message; all but "ignored" (no answer of ours, or unreadable) are flagged in the mailbox.
 APPLIED, REFUSED, OUTDATED, IGNORED = "applied", "refused", "outdated", "ignored"
 _RANK = {APPLIED: 3, OUTDATED: 2, REFUSED: 1, IGNORED: 0}
+_BATCH = 50  # messages fetched, and flagged, per IMAP round trip
 _GOOGLE_STATUSES = {"accepted": "accepted", "declined": "declined", "tentative": "tentative"}
 
 
@@ -51,32 +52,44 @@ def poll_mailbox(mailbox: ImapMailbox | None = None) -> dict[str, int]:
     if mailbox is None:
         return tally
     with mailbox.session() as box:
-        for uid, header in box.unhandled().items():
-            outcome = _handle_uid(box, uid, header)
-            if outcome is not None:
-                tally[outcome] += 1
+        waiting = box.unhandled()
+        uids = sorted(waiting)
+        for first in range(0, len(uids), _BATCH):
+            done = []
+            unknown = [uid for uid in uids[first:first + _BATCH] if not _known(waiting[uid], done, uid)]
+            for uid, raw in box.raw_messages(unknown).items():
+                outcome = _handle_raw(uid, raw)
+                if outcome is None:
+                    continue
+                tally[outcome[0]] += outcome[1]
+                if outcome[0] != IGNORED:
+                    done.append(uid)
+            # Flagged once the batch is stored: a poll cut short re-flags from `handled_mail` next time.
+            box.mark_handled(done)
     return tally
 
 
-def _handle_uid(box: MailboxSession, uid: int, header: bytes) -> str | None:
-    if header:
-        known = db.session.get(HandledMail, _storage_key(message_key(b"Message-ID: " + header + b"\r\n\r\n")))
-        if known is not None:
-            if known.outcome != IGNORED:
-                box.mark_handled(uid)  # handled before, but the flag was lost (or the mail was copied back)
-            return None
-    raw = box.raw_message(uid)
-    if raw is None:
-        return None
+def _known(header: bytes, done: list[int], uid: int) -> bool:
+    """Whether the message with this Message-ID header was handled before (then it is flagged again,
+    unless it was left alone: the flag was lost, or the mail was copied back)."""
+    if not header:
+        return False
+    known = db.session.get(HandledMail, _storage_key(message_key(b"Message-ID: " + header + b"\r\n\r\n")))
+    if known is None:
+        return False
+    if known.outcome != IGNORED:
+        done.append(uid)
+    return True
+
+
+def _handle_raw(uid: int, raw: bytes) -> tuple[str, int] | None:
     try:
         outcome, first_time = _handle(raw)
     except Exception:  # one bad message never stops the rest; it is tried again on the next poll
         db.session.rollback()
         log.exception("mailbox message %s could not be handled; left for the next poll", uid)
         return None
-    if outcome != IGNORED:
-        box.mark_handled(uid)
-    return outcome if first_time else None
+    return outcome, 1 if first_time else 0
 
 
 def handle_message(raw: bytes) -> str:
