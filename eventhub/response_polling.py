@@ -21,14 +21,17 @@ from eventhub.queue import JobPolicy
 log = logging.getLogger(__name__)
 
 # A poll that has not finished by the next one is not worth retrying: the next poll reads the same mail.
-POLL_POLICY = JobPolicy(timeout=300, retry_intervals=(), result_ttl=3600)
+POLL_POLICY = JobPolicy(timeout=300, retry_intervals=(), result_ttl=600)
 _LOCK_KEY = "eventhub:responses-poll"
 
 
 def polling_wanted(settings: dict) -> bool:
     """Whether there is anything to read answers from."""
-    google = settings.get("GOOGLE_SERVICE_ACCOUNT_FILE") and settings.get("GOOGLE_CALENDAR_ID")
-    return bool(settings.get("IMAP_HOST") or google)
+    return bool(settings.get("IMAP_HOST") or _google_configured(settings))
+
+
+def _google_configured(settings: dict) -> bool:
+    return bool(settings.get("GOOGLE_SERVICE_ACCOUNT_FILE") and settings.get("GOOGLE_CALENDAR_ID"))
 
 
 def read_answers_now(app) -> None:
@@ -47,8 +50,11 @@ def queue_answer_reading(app, connection) -> bool:
     if not connection.set(_LOCK_KEY, b"1", nx=True, ex=max(period - 1, 1)):
         return False
     with app.app_context():
-        jobs.enqueue(read_mailbox, policy=POLL_POLICY, description="read attendees' answers from the mailbox")
-        jobs.enqueue(read_google_responses, policy=POLL_POLICY, description="read attendees' answers from Google")
+        if app.config.get("IMAP_HOST"):
+            jobs.enqueue(read_mailbox, policy=POLL_POLICY, description="read attendees' answers from the mailbox")
+        if _google_configured(app.config):
+            jobs.enqueue(read_google_responses, policy=POLL_POLICY,
+                         description="read attendees' answers from Google")
     return True
 
 

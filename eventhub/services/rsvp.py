@@ -36,6 +36,7 @@ from eventhub.services.invites import InviteWriter, calendar_event
 from eventhub.services.responses import standing_sequence
 
 log = logging.getLogger(__name__)
+# Log lines name the town hall, never the attendee: their timestamps would say when someone answered.
 
 # Outcomes of a message; all but "ignored" (no answer of ours, or unreadable) are flagged in the mailbox.
 APPLIED, REFUSED, OUTDATED, IGNORED = "applied", "refused", "outdated", "ignored"
@@ -131,15 +132,15 @@ def apply_answer(sender: str, answer: Answer) -> str:
         log.warning("event %s: an answer from someone not invited; refused", event.id)
         return REFUSED
     if sender != attendee.email.lower():
-        log.warning("event %s: an answer for attendee %s sent from another address; refused", event.id, attendee.id)
+        log.warning("event %s: an answer for an attendee sent from another address; refused", event.id)
         return REFUSED
     if answer.method == "REFRESH":
         _send_current_invitation(event, attendee)
         return APPLIED
     standing = standing_sequence(event, attendee)
     if event.status == "cancelled" or attendee.removed or answer.sequence < standing:
-        log.info("event %s: attendee %s answered SEQUENCE %d, the standing one is %d; not counted",
-                 event.id, attendee.id, answer.sequence, standing)
+        log.info("event %s: an answer to SEQUENCE %d, the standing one is %d; not counted",
+                 event.id, answer.sequence, standing)
         return OUTDATED
     occurrence = ""
     if answer.recurrence_id is not None:
@@ -245,7 +246,7 @@ def _send_current_invitation(event: Event, attendee: Attendee) -> None:
     message = InviteWriter(event, organizer).message(attendee, Recipient(attendee.id, attendee.email, kind, sequence))
     with mail_gateway().session() as sender:
         sender.send(message, [attendee.email])
-    log.info("event %s: sent attendee %s the current %s after a REFRESH", event.id, attendee.id, kind)
+    log.info("event %s: sent the current %s after a REFRESH", event.id, kind)
 
 
 def _event_for_uid(uid: str) -> Event | None:
