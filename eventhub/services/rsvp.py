@@ -71,8 +71,8 @@ def poll_mailbox(mailbox: ImapMailbox | None = None) -> dict[str, int]:
 
 
 def _known(header: bytes, done: list[int], uid: int) -> bool:
-    """Whether the message with this Message-ID header was handled before (then it is flagged again,
-    unless it was left alone: the flag was lost, or the mail was copied back)."""
+    """Whether the message with this Message-ID header was read before. One that was handled then is
+    flagged again (its flag was lost, or the mail was copied back); one left alone stays as it is."""
     if not header:
         return False
     known = db.session.get(HandledMail, _storage_key(message_key(b"Message-ID: " + header + b"\r\n\r\n")))
