@@ -25,6 +25,7 @@ from eventhub import create_app
 from eventhub.extensions import db
 from eventhub.gateways.processes import process_alive
 from eventhub.jobs import dispatch
+from eventhub.jobs.answer_polling import start_for_worker
 from eventhub.queue import worker_alive
 
 log = logging.getLogger("eventhub.worker")
@@ -104,6 +105,7 @@ def main(argv: list[str]) -> int:
     else:
         threading.Thread(target=sweep_forever, args=(app, app.config["OUTBOX_SWEEP_SECONDS"], stop),
                          name="outbox-sweep", daemon=True).start()
+        start_for_worker(app, Redis.from_url(redis_url))  # attendees' answers, every IMAP_POLL_SECONDS
     try:
         while True:
             worker = None

@@ -56,12 +56,14 @@ def create_app(settings: dict | None = None):
     from eventhub import cli, models  # noqa: F401  (models register their tables)
     from eventhub.domain.planner import pain_level
     from eventhub.jobs import dispatch
-    from eventhub.web import api, auth, errors, events, pages, questions, scheduling, summaries
+    from eventhub.jobs.answer_polling import start_in_process
+    from eventhub.web import api, auth, errors, events, pages, questions, responses, scheduling, summaries
 
     for blueprint in (api.bp, scheduling.api, events.api, questions.api, summaries.api):
         csrf.exempt(blueprint)  # the API authenticates by Bearer token, never by cookie
         app.register_blueprint(blueprint)
-    for blueprint in (auth.bp, pages.bp, scheduling.pages, events.pages, questions.pages, summaries.pages):
+    for blueprint in (auth.bp, pages.bp, scheduling.pages, events.pages, questions.pages, summaries.pages,
+                      responses.pages):
         app.register_blueprint(blueprint)
     app.add_template_filter(pain_level)
     app.register_blueprint(cli.bp)
@@ -83,4 +85,5 @@ def create_app(settings: dict | None = None):
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log_privacy.install()
+    app.extensions["eventhub_answer_poller"] = start_in_process(app)
     return app

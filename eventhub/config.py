@@ -25,6 +25,14 @@ DEFAULTS = {
     "GOOGLE_SERVICE_ACCOUNT_FILE": None,
     "GOOGLE_CALENDAR_ID": None,
     "GOOGLE_API_ENDPOINT": None,
+    # The mailbox that receives MAIL_FROM's mail, read for attendees' answers (iMIP REPLY, COUNTER, REFRESH).
+    "IMAP_HOST": None,
+    "IMAP_PORT": 993,
+    "IMAP_USER": None,
+    "IMAP_PASSWORD": None,
+    "IMAP_TLS": "ssl",  # ssl | starttls | none
+    "IMAP_FOLDER": "INBOX",
+    "IMAP_POLL_SECONDS": 60,
     "FLASK_DEBUG": False,
     "RQ_QUEUE": "eventhub",
     # Largest request body the service reads (10,000 attendees fit well inside).
@@ -44,7 +52,9 @@ DEFAULTS = {
 }
 
 _BOOLEANS = {"SMTP_STARTTLS", "FLASK_DEBUG", "TESTING"}
-_INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH", "FAN_OUT_LEASE_SECONDS", "MAILING_SHARDS"}
+_INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH", "FAN_OUT_LEASE_SECONDS", "MAILING_SHARDS", "IMAP_PORT",
+             "IMAP_POLL_SECONDS"}
+IMAP_TLS_CHOICES = ("ssl", "starttls", "none")
 
 
 class ConfigError(RuntimeError):
@@ -74,6 +84,12 @@ def load_settings(instance_path: str, overrides: dict | None = None, env_file: s
             merged[key] = int(merged[key])
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{key} must be a whole number, not {merged[key]!r}") from exc
+
+    merged["IMAP_TLS"] = str(merged["IMAP_TLS"]).strip().lower()
+    if merged["IMAP_TLS"] not in IMAP_TLS_CHOICES:
+        raise ConfigError(f"IMAP_TLS must be one of {', '.join(IMAP_TLS_CHOICES)}, not {merged['IMAP_TLS']!r}")
+    if merged["IMAP_POLL_SECONDS"] < 1:
+        raise ConfigError("IMAP_POLL_SECONDS must be at least 1")
 
     for key in ("SUMMARY_RETRY_INTERVALS", "INVITE_RETRY_INTERVALS"):
         intervals = merged[key]

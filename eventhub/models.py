@@ -177,6 +177,37 @@ class Delivery(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class AttendeeResponse(db.Model):
+    """An attendee's answer to their invitation (iTIP REPLY or COUNTER, or read back from Google Calendar),
+    for the whole event (`occurrence` "") or one occurrence of a series (its original start, UTC ISO).
+
+    RSVPs are not anonymous. No time is kept: what the organizer sees cannot be lined up with when questions
+    were asked or votes cast. `sequence` is the invitation version answered; an answer to an older version
+    than the attendee's standing invitation no longer counts (they are waiting for an answer again)."""
+
+    __tablename__ = "attendee_responses"
+    __table_args__ = (UniqueConstraint("attendee_id", "occurrence"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    attendee_id: Mapped[str] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"), index=True)
+    occurrence: Mapped[str] = mapped_column(String(32), default="")
+    response: Mapped[str] = mapped_column(String(16))  # accepted | declined | tentative | needs-action
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    proposed_start: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    proposed_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    source: Mapped[str] = mapped_column(String(16), default="email")  # email | google
+
+
+class HandledMail(db.Model):
+    """A message read from the organizer's mailbox, by Message-ID, so no answer is ever applied twice."""
+
+    __tablename__ = "handled_mail"
+
+    message_key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the Message-ID
+    outcome: Mapped[str] = mapped_column(String(16))  # applied | refused | outdated | ignored
+
+
 # --- Anonymous questions -----------------------------------------------------------------------------------
 # Nothing below refers to an attendee: no attendee id, email, name, token, token hash, IP or user agent,
 # and no foreign key to `attendees`. One vote per link is kept by `voter`, a keyed pseudonym of the link

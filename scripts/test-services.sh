@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings up what the test suite needs on this machine, installing from Debian's packages what is missing:
 # Redis, PostgreSQL (with a password role and a test database), Chromium for the browser tests,
-# libical's Python bindings and Node.js with ical.js for the calendar interoperability tests.
+# libical's Python bindings and Node.js with ical.js for the calendar interoperability tests, and Dovecot
+# (started by the tests themselves) for reading attendees' answers over IMAP.
 set -euo pipefail
 
 PG_ROLE=${PG_ROLE:-eventhub}
@@ -18,6 +19,8 @@ command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
   || missing+=(python3 python3-gi gir1.2-ical-3.0)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+# Dovecot: the tests run their own IMAP server (the organizer's mailbox) with a config of their own.
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} from Debian's packages"
   as_root apt-get update -qq
@@ -59,4 +62,4 @@ done
 if [ ! -d tests/interop/js/node_modules/ical.js ]; then
   npm ci --prefix tests/interop/js --no-audit --no-fund --loglevel=error
 fi
-echo "services ready: Redis, PostgreSQL ($PG_DATABASE), Chromium, libical, ical.js"
+echo "services ready: Redis, PostgreSQL ($PG_DATABASE), Chromium, libical, ical.js, Dovecot"

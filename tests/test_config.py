@@ -58,3 +58,24 @@ def test_a_port_that_is_not_a_number_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("SMTP_PORT", "twenty-five")
     with pytest.raises(ConfigError, match="SMTP_PORT"):
         load_settings(str(tmp_path), env_file="")
+
+
+def test_the_mailbox_settings_default_to_tls_on_993_and_a_poll_a_minute(tmp_path, monkeypatch):
+    for name in ("IMAP_HOST", "IMAP_PORT", "IMAP_TLS", "IMAP_FOLDER", "IMAP_POLL_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(str(tmp_path), env_file="")
+    assert settings["IMAP_HOST"] is None
+    assert (settings["IMAP_PORT"], settings["IMAP_TLS"], settings["IMAP_FOLDER"], settings["IMAP_POLL_SECONDS"]) == (
+        993, "ssl", "INBOX", 60)
+    monkeypatch.setenv("IMAP_TLS", "STARTTLS")
+    monkeypatch.setenv("IMAP_PORT", "143")
+    assert (load_settings(str(tmp_path), env_file="")["IMAP_TLS"],
+            load_settings(str(tmp_path), env_file="")["IMAP_PORT"]) == ("starttls", 143)
+
+
+@pytest.mark.parametrize(("name", "value"), [("IMAP_TLS", "tls1.3"), ("IMAP_POLL_SECONDS", "0"),
+                                             ("IMAP_PORT", "imaps")])
+def test_a_mailbox_setting_that_cannot_work_fails_fast(tmp_path, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        load_settings(str(tmp_path), env_file="")

@@ -199,6 +199,19 @@ class GoogleCalendarGateway:
             if exc.status not in (404, 410):
                 raise
 
+    def attendee_responses(self, event_id: str) -> list[tuple[str, str]]:
+        """Each guest's (email, responseStatus) on the event as Google holds it; [] when it is not there
+        (never written, or deleted). responseStatus is needsAction, declined, tentative or accepted."""
+        request = self.service.events().get(calendarId=self.calendar_id, eventId=google_event_id(event_id))
+        try:
+            found = self._execute(request)
+        except GoogleCalendarError as exc:
+            if exc.status in (404, 410):
+                return []
+            raise
+        return [(guest["email"], guest.get("responseStatus", "needsAction"))
+                for guest in found.get("attendees", []) if guest.get("email") and not guest.get("organizer")]
+
     def _update_existing(self, event: GoogleEventInput, body: dict) -> dict:
         # The conference is left out of the patch: a new createRequest would give everyone a new Meet link.
         changes = {key: value for key, value in body.items() if key not in ("id", "conferenceData")}

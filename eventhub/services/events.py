@@ -27,6 +27,7 @@ from eventhub.models import (
     new_id,
 )
 from eventhub.services import outbox
+from eventhub.services.responses import response_counts
 from eventhub.services.timeline import arm_timed_tasks
 
 
@@ -172,6 +173,7 @@ def event_json(event: Event) -> dict:
         "page_url": f"{base}/events/{event.id}",
         "attendees": _active_count(event),
         "invites": delivery_counts(event),
+        "responses": response_counts(event),
         "job_id": event.last_job_id,
     }
 

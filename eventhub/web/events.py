@@ -18,7 +18,7 @@ from eventhub.domain.events import apply_event_changes, parse_event_request
 from eventhub.extensions import db
 from eventhub.models import Attendee, Delivery, Organizer, utcnow
 from eventhub.services import events as event_service
-from eventhub.services import organizers, outbox, questions, summaries
+from eventhub.services import organizers, outbox, questions, responses, summaries
 from eventhub.services.calendars import calendar_event
 from eventhub.services.invites import invite_context
 from eventhub.web.api import job_json
@@ -116,20 +116,45 @@ def _filename(title: str) -> str:
 
 
 def attendee_rows(event) -> list[dict]:
-    """Every attendee with the state of their latest message."""
+    """Every attendee with their answer to the invitation they now hold and the state of their latest message."""
     latest: dict[str, Delivery] = {}
     for delivery in db.session.scalars(select(Delivery).where(Delivery.event_id == event.id).order_by(Delivery.id)):
         latest[delivery.attendee_id] = delivery
+    answers = responses.standing_answers(event)
     rows = []
     for attendee in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id).order_by(Attendee.email)):
         delivery = latest.get(attendee.id)
+        answer = answers.get(attendee.id) or responses.StandingAnswer()
         rows.append({
-            "email": attendee.email, "name": attendee.name, "group": attendee.group, "timezone": attendee.timezone,
-            "removed": attendee.removed,
+            "email": attendee.email, "name": attendee.name, "group": attendee.group, "response": answer.response,
+            "proposed_start": _utc_or_none(answer.proposed_start), "proposed_end": _utc_or_none(answer.proposed_end),
             "invite": {"kind": delivery.kind, "sequence": delivery.sequence, "status": delivery.status,
                        "error": delivery.error, "at": zones.format_utc(delivery.at)} if delivery else None,
+            "timezone": attendee.timezone, "removed": attendee.removed,
+            "occurrences": [{"occurrence": key, "response": value}
+                            for key, value in sorted(answer.occurrences.items())],
         })
     return rows
+
+
+def proposals(event) -> list[dict]:
+    """The times attendees proposed (COUNTER) for the invitation they now hold, for the organizer's page."""
+    answers = responses.standing_answers(event)
+    found = []
+    for attendee in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id,
+                                                              Attendee.removed.is_(False)).order_by(Attendee.email)):
+        answer = answers.get(attendee.id)
+        if answer is not None and answer.proposal_id:
+            zone = zones.get_zone(event.timezone)
+            found.append({"id": answer.proposal_id, "who": attendee.name or attendee.email,
+                          "occurrence": answer.proposed_occurrence,
+                          "start": zones.to_local(answer.proposed_start, zone),
+                          "end": zones.to_local(answer.proposed_end, zone) if answer.proposed_end else None})
+    return found
+
+
+def _utc_or_none(instant) -> str | None:
+    return zones.format_utc(instant) if instant is not None else None
 
 
 # --- pages -----------------------------------------------------------------------------------------------
@@ -161,6 +186,7 @@ def show_event(event_id: str):
     follow_up = summaries.summary_json(event)
     return render_template("events/show.html", event=event, summary=event_service.event_json(event),
                            attendees=attendee_rows(event), links=links,
+                           group_responses=responses.group_responses(event), proposals=proposals(event),
                            questions=questions.moderation_list(event),
                            follow_up=follow_up,
                            carried_over=summaries.carried_over_suggestions(event),
