@@ -33,10 +33,14 @@ DEFAULTS = {
     "FAN_OUT_LEASE_SECONDS": 60,
     # Seconds between retries of a summary whose mail server refuses or is down (comma-separated).
     "SUMMARY_RETRY_INTERVALS": "10,30,60,120,300,600,1800,3600",
+    # Reverse proxies in front of the service whose X-Forwarded-For is trusted (sign-in throttling is per client).
+    "PROXY_HOPS": 0,
+    # How long a form's CSRF token stays valid (seconds).
+    "CSRF_TOKEN_SECONDS": 3600,
 }
 
 _BOOLEANS = {"SMTP_STARTTLS", "FLASK_DEBUG", "TESTING"}
-_INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH", "FAN_OUT_LEASE_SECONDS"}
+_INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH", "FAN_OUT_LEASE_SECONDS", "PROXY_HOPS", "CSRF_TOKEN_SECONDS"}
 
 
 class ConfigError(RuntimeError):

@@ -151,15 +151,6 @@ def test_merging_unites_the_voters_and_counts_nobody_twice(client, auth_headers,
                        headers=auth_headers).status_code == 422
 
 
-def test_group_breakdowns_name_only_groups_of_five_or_more(client, auth_headers, town_hall):
-    event, tokens = town_hall
-    question = _ask(client, tokens["m0@example.com"]).json["id"]
-    for email in ("m1@example.com", "solo@example.com"):
-        client.post(f"/api/v1/ask/{tokens[email]}/questions/{question}/vote")
-    listed = client.get(f"/api/v1/events/{event['id']}/questions", headers=auth_headers).json["questions"]
-    assert listed[0]["votes_by_group"] == {"Manila": 1, "other groups": 1}
-
-
 def test_ties_are_listed_in_random_order_not_by_arrival(client, town_hall):
     _, tokens = town_hall
     ids = [_ask(client, tokens["m0@example.com"], f"Tied question {n}").json["id"] for n in range(3)]
