@@ -1,5 +1,5 @@
 """Per-key counters over fixed windows: in Redis when the app has one (shared by every web process), else
-in this process.
+in this process (kept on the app, so each app counts for itself).
 
 Windows are fixed slices of the clock (an hour limit counts from 10:00 to 11:00), and a counter expires at
 its window's end whatever happens inside it: its time to live is the same for every key of that window, so
@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+
+from flask import current_app
 
 from eventhub.extensions import jobs
 
@@ -29,7 +31,6 @@ def _window(window_seconds: int, now: float) -> tuple[int, int]:
 
 class RateLimiter:
     def __init__(self):
-        self._local: dict[str, tuple[int, int]] = {}  # key -> (window index, count)
         self._lock = threading.Lock()
 
     def allow(self, key: str, limit: int, window_seconds: int) -> bool:
@@ -59,14 +60,17 @@ class RateLimiter:
             return WindowCount(count, retry_after)
         local_key = f"{key}:{window_seconds}"
         with self._lock:
-            if len(self._local) > 100_000:  # forget finished windows rather than grow without end
-                self._local = {k: v for k, v in self._local.items() if v[0] == int(now) // int(k.rsplit(":", 1)[1])}
-            window, count = self._local.get(local_key, (index, 0))
+            local: dict[str, tuple[int, int]] = current_app.extensions.setdefault("eventhub_rate_limits", {})
+            if len(local) > 100_000:  # forget finished windows rather than grow without end
+                current = {k: v for k, v in local.items() if v[0] == int(now) // int(k.rsplit(":", 1)[1])}
+                local.clear()
+                local.update(current)
+            window, count = local.get(local_key, (index, 0))  # key -> (window index, count)
             if window != index:
                 count = 0
             count += add
             if add:
-                self._local[local_key] = (index, count)
+                local[local_key] = (index, count)
             return WindowCount(count, retry_after)
 
 
