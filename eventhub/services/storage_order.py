@@ -38,8 +38,12 @@ def schedule_storage_reorder(now: datetime) -> None:
         return
     from eventhub.jobs.questions import reorder_question_storage
 
-    jobs.enqueue_at(when, reorder_question_storage, policy=REORDER_POLICY, job_id=job_id,
-                    description="rewrite questions and votes in key order")
+    try:
+        jobs.enqueue_at(when, reorder_question_storage, policy=REORDER_POLICY, job_id=job_id,
+                        description="rewrite questions and votes in key order")
+    except Exception as error:  # the queue is away: the question is kept, and the next ask or vote tries again
+        log.warning("could not schedule the hourly rewrite of the question tables: %s", error)
+        return
     scheduled.add(job_id)
 
 
