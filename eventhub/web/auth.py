@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
@@ -91,6 +92,21 @@ def logout():
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.app_errorhandler(CSRFError)
+def expired_form(error: CSRFError):
+    """A form past `CSRF_TOKEN_SECONDS` (or not from our page): nothing is done. The sign-in page is shown
+    again with a fresh form, an attendee goes back to their board (a tab left open for hours), other
+    pages get the error page."""
+    if request.endpoint == "auth.login":
+        flash("The form expired; please sign in again.", "error")
+        return render_template("auth/login.html", form=LoginForm(formdata=None)), 400
+    if request.endpoint in ("questions.ask_page", "questions.vote_page") and request.view_args:
+        flash("This page had expired, so nothing was sent; please try again.", "error")
+        return redirect(url_for("questions.ask_page", token=request.view_args["token"]), 303)
+    return render_template("errors/error.html", status=400,
+                           message="This form has expired; go back, reload the page and try again."), 400
 
 
 def organizer_required(view):

@@ -5,6 +5,7 @@ as a wrong password, sign-out that ends every copy of the session cookie, and CS
 import re
 import statistics
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -75,15 +76,16 @@ def test_an_unknown_address_is_throttled_like_a_real_one(live_server, organizer)
 
 
 def test_an_unknown_address_takes_as_long_as_a_wrong_password(client, organizer):
-    """Measured on the app itself, with each attempt from its own client so none is throttled."""
+    """Measured on the app itself, with each attempt from its own client so none is throttled, in CPU time
+    of the thread serving it (the work done, not how busy the machine's other users keep its cores)."""
 
     def timed(email: str, attempt: int) -> float:
         page = client.get("/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        started = time.perf_counter()
+        started = time.thread_time()
         answer = client.post("/login", data={"email": email, "password": "wrong password", "csrf_token": token},
                              environ_base={"REMOTE_ADDR": f"10.0.{attempt // 250}.{attempt % 250}"})
-        elapsed = time.perf_counter() - started
+        elapsed = time.thread_time() - started
         assert answer.status_code == 401
         return elapsed
 
@@ -93,9 +95,10 @@ def test_an_unknown_address_takes_as_long_as_a_wrong_password(client, organizer)
     for n in range(11):  # interleaved, so a busy moment of the machine falls on both
         unknown.append(timed(f"nobody{n}@example.com", 10 + 2 * n))
         wrong.append(timed(organizer["email"], 11 + 2 * n))
-    unknown, wrong = statistics.median(unknown), statistics.median(wrong)
-    print(f"median sign-in time: unknown address {unknown * 1000:.1f} ms, wrong password {wrong * 1000:.1f} ms")
-    assert abs(unknown - wrong) < 0.25 * wrong
+    print(f"sign-in CPU time, median (fastest): unknown address {statistics.median(unknown) * 1000:.1f} ms "
+          f"({min(unknown) * 1000:.1f}), wrong password {statistics.median(wrong) * 1000:.1f} ms "
+          f"({min(wrong) * 1000:.1f})")
+    assert abs(statistics.median(unknown) - statistics.median(wrong)) < 0.15 * statistics.median(wrong)
 
 
 def test_a_cookie_copied_before_sign_out_no_longer_opens_the_organizers_pages(live_server, organizer):
@@ -122,7 +125,8 @@ def test_a_csrf_token_expires(settings, organizer):
     time.sleep(2.1)
     stale = client.post("/login", data={"email": organizer["email"], "password": organizer["password"],
                                         "csrf_token": token})
-    assert stale.status_code == 400 and "expired" in stale.get_data(as_text=True)
+    assert stale.status_code == 400 and "The form expired" in stale.get_data(as_text=True)
+    assert client.get("/", follow_redirects=False).status_code == 302  # not signed in
     page = client.get("/login").get_data(as_text=True)
     fresh = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     assert client.post("/login", data={"email": organizer["email"], "password": organizer["password"],
@@ -142,3 +146,24 @@ def test_with_redis_every_web_process_shares_the_throttle(rq_settings, organizer
     assert [attempt(first if n % 2 else second, "wrong").status_code for n in range(5)] == [401] * 5
     assert attempt(first, "wrong").status_code == 429
     assert attempt(second, organizer["password"]).status_code == 429
+
+
+def test_an_attendee_whose_board_expired_is_sent_back_to_it_and_nothing_is_asked(settings, organizer):
+    from eventhub.extensions import db
+    from eventhub.models import Attendee, Question
+    from eventhub.services.events import personal_token
+
+    settings["CSRF_TOKEN_SECONDS"] = 1
+    application = create_app(settings)
+    client = application.test_client()
+    start = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    client.post("/api/v1/events", headers={"Authorization": f"Bearer {organizer['token']}"},
+                json={"title": "Town hall", "start": start, "attendees": [{"email": "a@example.com"}]})
+    link = personal_token(db.session.query(Attendee).one().id)
+    page = client.get(f"/ask/{link}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    time.sleep(2.1)
+    stale = client.post(f"/ask/{link}", data={"text": "Is this still sent?", "csrf_token": token})
+    assert stale.status_code == 303 and stale.headers["Location"].endswith(f"/ask/{link}")
+    assert "nothing was sent" in client.get(f"/ask/{link}").get_data(as_text=True)
+    assert db.session.query(Question).count() == 0
