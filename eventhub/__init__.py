@@ -40,8 +40,13 @@ def create_app(settings: dict | None = None):
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config["EVENTHUB_BASE_URL"].startswith("https://"),
         REMEMBER_COOKIE_SECURE=config["EVENTHUB_BASE_URL"].startswith("https://"),
-        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_TIME_LIMIT=config["CSRF_TOKEN_SECONDS"],
     )
+    if config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address (which sign-in throttling counts) as the trusted proxies saw it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config["PROXY_HOPS"], x_proto=config["PROXY_HOPS"])
     app.json.sort_keys = False  # answers keep the contract's field order
 
     db.init_app(app)

@@ -49,11 +49,15 @@ DEFAULTS = {
     "MAILING_SHARDS": 8,
     # Seconds between sweeps of the outbox (by `worker.py`, or the web process in the embedded default).
     "OUTBOX_SWEEP_SECONDS": 2,
+    # Reverse proxies in front of the service whose X-Forwarded-For is trusted (sign-in throttling is per client).
+    "PROXY_HOPS": 0,
+    # How long a form's CSRF token stays valid (seconds).
+    "CSRF_TOKEN_SECONDS": 3600,
 }
 
 _BOOLEANS = {"SMTP_STARTTLS", "FLASK_DEBUG", "TESTING"}
 _INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH", "FAN_OUT_LEASE_SECONDS", "MAILING_SHARDS", "IMAP_PORT",
-             "IMAP_POLL_SECONDS"}
+             "IMAP_POLL_SECONDS", "PROXY_HOPS", "CSRF_TOKEN_SECONDS"}
 IMAP_TLS_CHOICES = ("ssl", "starttls", "none")
 
 

@@ -75,7 +75,13 @@ class Organizer(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Part of what a signed-in session names; raised at sign-out, so every copy of an old cookie stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def get_id(self) -> str:
+        """What a session cookie stores: the id and the current session version."""
+        return f"{self.id}:{self.session_version}"
 
     def __repr__(self) -> str:
         return f"<Organizer {self.id}>"
@@ -212,7 +218,9 @@ class HandledMail(db.Model):
 # Nothing below refers to an attendee: no attendee id, email, name, token, token hash, IP or user agent,
 # and no foreign key to `attendees`. One vote per link is kept by `voter`, a keyed pseudonym of the link
 # (HMAC with the event's key in `question_keys`); the key is deleted when the question window closes,
-# after which no vote can be tied to a link again. Times are rounded down to the hour.
+# after which no vote can be tied to a link again: then the counts are written to the questions and the
+# vote rows deleted. Times are rounded down to the hour. On SQLite both tables are WITHOUT ROWID, so rows
+# are stored in the order of their random ids, not in the order they arrived.
 
 
 class QuestionKey(db.Model):
@@ -226,6 +234,7 @@ class QuestionKey(db.Model):
 
 class Question(db.Model):
     __tablename__ = "questions"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
@@ -236,16 +245,17 @@ class Question(db.Model):
     # The unanswered question of an earlier town hall this one was carried over from.
     carried_from: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_hour: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The number of votes when the window closed and the vote rows (with their pseudonyms) were deleted.
+    votes_at_close: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Vote(db.Model):
     __tablename__ = "votes"
-    __table_args__ = (UniqueConstraint("question_id", "voter"),)
+    __table_args__ = (UniqueConstraint("question_id", "voter"), {"sqlite_with_rowid": False})
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     question_id: Mapped[str] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
     voter: Mapped[str] = mapped_column(String(64))
-    voter_group: Mapped[str | None] = mapped_column(String(100), nullable=True)  # only for groups of 5 or more
     created_hour: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -274,6 +284,7 @@ class TaskKind(enum.StrEnum):
     REMINDER = "reminder"  # questions close in a day
     CLOSE_QUESTIONS = "close_questions"  # destroys the voter key and purges it from the files
     SUMMARY_DRAFT = "summary_draft"
+    REORDER_STORAGE = "reorder_storage"  # hourly: questions and votes rewritten in key order
 
 
 class TaskStatus(enum.StrEnum):

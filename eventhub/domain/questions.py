@@ -2,6 +2,8 @@
 
 - A voter is a keyed pseudonym of their link, `HMAC(event key, link token)`: stable while the key
   lives (one vote per link), meaningless once the key is destroyed at close.
+- The organizer sees what every attendee sees: a total per question and no breakdown by group or time,
+  since whoever writes the attendee list can make any group a group of one real person.
 - Stored times are rounded down to the hour; boards list by votes with ties in random order, never
   by arrival, so neither order nor time tells who asked.
 - Text a person typed stays text: CSV cells that a spreadsheet would run as a formula are defused.
@@ -23,7 +25,6 @@ from eventhub.domain.errors import InvalidField, refuse_control_characters
 MIN_LENGTH = 3
 MAX_LENGTH = 1000
 MAX_ANSWER_LENGTH = 5000
-MIN_GROUP_FOR_BREAKDOWN = 5
 STATUSES = ("pending", "visible", "hidden", "answered")
 
 
@@ -59,10 +60,16 @@ def voter_pseudonym(event_key: bytes, token: str) -> str:
     return hmac.new(event_key, b"voter:" + token.encode(), hashlib.sha256).hexdigest()
 
 
-def rate_key(event_key: bytes, token: str) -> str:
-    """What the per-link rate limit counts under: a pseudonym of its own, so that the limiter's keys (in
-    Redis for an hour) cannot be matched with the voter pseudonyms stored with votes."""
-    return hmac.new(event_key, b"rate:" + token.encode(), hashlib.sha256).hexdigest()
+RATE_PURPOSES = ("ask", "vote")
+
+
+def rate_key(event_key: bytes, token: str, purpose: str) -> str:
+    """What one per-link rate limit counts under: a pseudonym of its own for each purpose, so the limiter's
+    keys (in Redis for an hour) match neither the voter pseudonyms stored with votes nor each other: the
+    counter of questions asked cannot be joined with the counter of votes cast."""
+    if purpose not in RATE_PURPOSES:
+        raise ValueError(f"unknown rate limit {purpose!r}")
+    return hmac.new(event_key, f"rate:{purpose}:".encode() + token.encode(), hashlib.sha256).hexdigest()
 
 
 def rounded_to_hour(instant: datetime) -> datetime:
@@ -100,20 +107,6 @@ def similar_pairs(questions: Sequence[tuple[str, str]], threshold: float = 0.5) 
                 if score >= threshold:
                     pairs.append((first_id, second_id, round(score, 2)))
     return sorted(pairs, key=lambda pair: -pair[2])
-
-
-def group_breakdown(votes_by_group: dict[str | None, int], group_sizes: dict[str, int]) -> dict[str, int]:
-    """Votes per group, only for groups of at least five people; the rest are counted together."""
-    shown: dict[str, int] = {}
-    other = 0
-    for group, votes in votes_by_group.items():
-        if group and group_sizes.get(group, 0) >= MIN_GROUP_FOR_BREAKDOWN:
-            shown[group] = shown.get(group, 0) + votes
-        else:
-            other += votes
-    if other:
-        shown["other groups"] = other
-    return shown
 
 
 def spreadsheet_safe(cell: str) -> str:

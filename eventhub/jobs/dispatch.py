@@ -29,6 +29,7 @@ TIMEOUTS = {
     TaskKind.REMINDER: 3600,
     TaskKind.CLOSE_QUESTIONS: 600,
     TaskKind.SUMMARY_DRAFT: 300,
+    TaskKind.REORDER_STORAGE: 600,
 }
 _NEW_TASKS = "eventhub_new_tasks"
 

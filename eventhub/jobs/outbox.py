@@ -7,7 +7,7 @@ import logging
 
 from eventhub.extensions import db
 from eventhub.models import OutboxTask, TaskKind
-from eventhub.services import invites, outbox, question_window, summaries
+from eventhub.services import invites, outbox, question_window, storage_order, summaries
 from eventhub.services.delivery import FanOutBusy
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,7 @@ RUNNERS = {
     TaskKind.REMINDER: lambda task: question_window.send_question_reminder(task.event_id),
     TaskKind.CLOSE_QUESTIONS: lambda task: question_window.close_questions(task.event_id),
     TaskKind.SUMMARY_DRAFT: lambda task: summaries.prepare_draft(task.event_id),
+    TaskKind.REORDER_STORAGE: lambda task: storage_order.reorder_question_storage(),
 }
 
 

@@ -1,4 +1,4 @@
-"""Organizer accounts: creation, password login, API tokens (stored only as hashes)."""
+"""Organizer accounts: creation and API tokens (stored only as hashes); password sign-in is `sign_in`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import secrets
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from eventhub.domain.errors import InvalidField
 from eventhub.extensions import db
@@ -58,14 +58,6 @@ def find_by_email(email: str) -> Organizer | None:
     if "\x00" in email:  # no address holds one, and PostgreSQL refuses to compare with it
         return None
     return db.session.scalar(select(Organizer).where(func.lower(Organizer.email) == email.strip().lower()))
-
-
-def authenticate(email: str, password: str) -> Organizer | None:
-    """The organizer with this email and password, or None."""
-    organizer = find_by_email(email or "")
-    if organizer is None or not check_password_hash(organizer.password_hash, password or ""):
-        return None
-    return organizer
 
 
 def find_by_token(token: str) -> Organizer | None:

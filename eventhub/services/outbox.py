@@ -26,6 +26,7 @@ RETRY_INTERVALS = {
     TaskKind.REMINDER: (30, 120, 600),
     TaskKind.CLOSE_QUESTIONS: (30, 120, 600, 1800),
     TaskKind.SUMMARY_DRAFT: (60, 300),
+    TaskKind.REORDER_STORAGE: (60, 300, 900),
 }
 _CONFIG_INTERVALS = {TaskKind.INVITES: "INVITE_RETRY_INTERVALS", TaskKind.SUMMARY: "SUMMARY_RETRY_INTERVALS"}
 # How long a run that finds another run of the same mailing under way waits before it looks again.
@@ -62,7 +63,7 @@ def retry_intervals(kind: str) -> tuple[int, ...]:
 
 
 def arm(kind: TaskKind, event_id: str | None, *, due_at: datetime | None = None, owner: str | None = None,
-        payload: dict | None = None) -> OutboxTask:
+        payload: dict | None = None, created_at: datetime | None = None) -> OutboxTask:
     """Add a pending task to the session, to be committed with the change that causes it. A pending task
     of the same kind for the same event is superseded: the new one does its work."""
     now = utcnow()
@@ -70,7 +71,8 @@ def arm(kind: TaskKind, event_id: str | None, *, due_at: datetime | None = None,
         OutboxTask.kind == kind, OutboxTask.event_id == event_id, OutboxTask.status == TaskStatus.PENDING,
     ).values(status=TaskStatus.SUPERSEDED, finished_at=now))
     task = OutboxTask(id=new_id(), kind=kind, event_id=event_id, owner=owner, payload=payload or {},
-                      status=TaskStatus.PENDING, due_at=due_at or now, attempts=0, done=0, total=0)
+                      status=TaskStatus.PENDING, due_at=due_at or now, attempts=0, done=0, total=0,
+                      created_at=created_at or now)
     db.session.add(task)
     return task
 
@@ -82,9 +84,9 @@ def disarm(kind: TaskKind, event_id: str) -> None:
     ).values(status=TaskStatus.SUPERSEDED, finished_at=utcnow()))
 
 
-def latest_task(kind: TaskKind, event_id: str) -> OutboxTask | None:
-    return db.session.scalar(select(OutboxTask).where(OutboxTask.kind == kind, OutboxTask.event_id == event_id)
-                             .order_by(OutboxTask.created_at.desc(), OutboxTask.id).limit(1))
+def pending_task(kind: TaskKind, event_id: str | None) -> OutboxTask | None:
+    return db.session.scalar(select(OutboxTask).where(
+        OutboxTask.kind == kind, OutboxTask.event_id == event_id, OutboxTask.status == TaskStatus.PENDING).limit(1))
 
 
 def due_tasks(now: datetime, limit: int = 1000) -> list[tuple[str, str]]:

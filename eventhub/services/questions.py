@@ -1,7 +1,7 @@
 """Asking, voting and moderating anonymous questions.
 
-The personal link finds the attendee only to learn the event (and whether their group is large enough
-to be named in a breakdown); nothing about the attendee is written with a question or a vote.
+The personal link finds the attendee only to learn the event; nothing about the attendee is written with
+a question or a vote. The organizer's views show per question only the total every attendee sees.
 """
 
 from __future__ import annotations
@@ -16,21 +16,20 @@ from sqlalchemy.exc import IntegrityError
 from eventhub.domain import zones
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.questions import (
-    MIN_GROUP_FOR_BREAKDOWN,
     BoardEntry,
     board_order,
     clean_answer,
     clean_question,
-    group_breakdown,
     rate_key,
     rounded_to_hour,
     similar_pairs,
     voter_pseudonym,
 )
 from eventhub.extensions import db
-from eventhub.models import Attendee, Event, Question, QuestionKey, Vote, is_public_id, utcnow
+from eventhub.models import Event, Question, QuestionKey, Vote, is_public_id, utcnow
 from eventhub.services.events import find_attendee_by_token
 from eventhub.services.rate_limit import limiter
+from eventhub.services.storage_order import schedule_storage_reorder
 
 QUESTIONS_PER_HOUR = 10
 VOTES_PER_HOUR = 300
@@ -62,31 +61,35 @@ class Board:
         self.open = window_open(self.event, self.now)
         key = event_key(self.event) if self.open else None
         self.voter = voter_pseudonym(key, token) if key is not None else None
-        self.rate_key = rate_key(key, token) if key is not None else None
+        self.ask_key = rate_key(key, token, "ask") if key is not None else None
+        self.vote_key = rate_key(key, token, "vote") if key is not None else None
 
     def ask(self, text: object) -> Question:
         text = clean_question(text)
         self._require_open()
-        if not limiter.allow(f"ask:{self.rate_key}", QUESTIONS_PER_HOUR, 3600):
+        if not limiter.allow(f"ask:{self.ask_key}", QUESTIONS_PER_HOUR, 3600):
             raise RateLimited(f"at most {QUESTIONS_PER_HOUR} questions an hour per link")
         question = Question(event_id=self.event.id, text=text,
                             status="pending" if self.event.moderation else "visible",
                             created_hour=rounded_to_hour(self.now))
         db.session.add(question)
+        schedule_storage_reorder(self.now)
         db.session.commit()
         return question
 
     def vote(self, question_id: str) -> int:
         question = self._question(question_id)
         self._require_open()
-        if not limiter.allow(f"vote:{self.rate_key}", VOTES_PER_HOUR, 3600):
+        if not limiter.allow(f"vote:{self.vote_key}", VOTES_PER_HOUR, 3600):
             raise RateLimited("too many votes from this link this hour")
-        db.session.add(Vote(question_id=question.id, voter=self.voter, voter_group=_nameable_group(self.attendee),
-                            created_hour=rounded_to_hour(self.now)))
+        db.session.add(Vote(question_id=question.id, voter=self.voter, created_hour=rounded_to_hour(self.now)))
         try:
             db.session.commit()
         except IntegrityError:  # this link already voted: it still counts once
             db.session.rollback()
+        else:
+            schedule_storage_reorder(self.now)
+            db.session.commit()
         return vote_count(question.id)
 
     def unvote(self, question_id: str) -> int:
@@ -100,7 +103,7 @@ class Board:
         questions = db.session.scalars(select(Question).where(
             Question.event_id == self.event.id, Question.status.in_(("visible", "answered")),
             Question.merged_into.is_(None))).all()
-        counts = _vote_counts([q.id for q in questions])
+        counts = vote_counts(questions)
         mine = set()
         if self.voter is not None and questions:
             mine = set(db.session.scalars(select(Vote.question_id).where(
@@ -150,9 +153,21 @@ def event_key(event: Event) -> bytes:
 
 
 def close_window(event: Event) -> bool:
-    """Destroy the voter key: from now on no vote can be tied to a link. True if a key was destroyed.
-    (The close job then purges the deleted row from the database's files: `purge_destroyed_keys`.)"""
+    """Destroy the voter key and the voters' pseudonyms: each question keeps its count in `votes_at_close`
+    and its vote rows are deleted, in one transaction with the key. True if a key was destroyed.
+    (The close job then purges the deleted rows from the database's files: `purge_destroyed_keys`.)"""
     destroyed = db.session.execute(delete(QuestionKey).where(QuestionKey.event_id == event.id)).rowcount
+    if destroyed:
+        questions = db.session.scalars(select(Question).where(Question.event_id == event.id)).all()
+        counts = Counter()
+        if questions:  # counted as deleted, so the kept count is exactly the rows that went
+            counts.update(db.session.scalars(delete(Vote).where(
+                Vote.question_id.in_([q.id for q in questions])).returning(Vote.question_id)))
+        for question in questions:
+            question.votes_at_close = counts.get(question.id, 0)
+    else:  # the close job again: a vote that raced the close (its key read just before) is not kept either
+        db.session.execute(delete(Vote).where(Vote.question_id.in_(select(Question.id).where(
+            Question.event_id == event.id, Question.votes_at_close.is_not(None)))))
     db.session.commit()
     return bool(destroyed)
 
@@ -162,8 +177,9 @@ class PurgeNotDone(Exception):
 
 
 def purge_destroyed_keys() -> None:
-    """Push deleted keys through to the files: SQLite checkpoints its write-ahead log into pages that
-    `secure_delete` zeroed and empties it; PostgreSQL rewrites the small key table into a new file."""
+    """Push deleted keys and vote rows through to the files: SQLite checkpoints its write-ahead log into
+    pages that `secure_delete` zeroed and empties it; PostgreSQL rewrites the key table into a new file,
+    and the vote and question tables in key order (which also drops the deleted votes' dead tuples)."""
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         if db.engine.dialect.name == "sqlite":
             busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
@@ -173,44 +189,41 @@ def purge_destroyed_keys() -> None:
             connection.exec_driver_sql("SET lock_timeout = '5s'")
             try:
                 connection.exec_driver_sql("VACUUM FULL question_keys")
+                connection.exec_driver_sql("CLUSTER votes USING votes_pkey")
+                connection.exec_driver_sql("CLUSTER questions USING questions_pkey")
             except Exception as error:  # a lock wait that timed out: try again later
                 raise PurgeNotDone(f"PostgreSQL could not rewrite question_keys now: {error}") from error
 
 
 def vote_count(question_id: str) -> int:
+    """Votes on a question: counted from its vote rows while the window is open, kept once it closed."""
+    question = db.session.get(Question, question_id)
+    if question is not None and question.votes_at_close is not None:
+        return question.votes_at_close
     return db.session.scalar(select(func.count()).select_from(Vote).where(Vote.question_id == question_id))
 
 
-def _vote_counts(question_ids: list[str]) -> dict[str, int]:
-    if not question_ids:
-        return {}
-    return dict(db.session.execute(select(Vote.question_id, func.count()).where(
-        Vote.question_id.in_(question_ids)).group_by(Vote.question_id)).all())
-
-
-def _nameable_group(attendee: Attendee) -> str | None:
-    """The attendee's group, only if at least five people share it (else the group could name them)."""
-    if not attendee.group:
-        return None
-    size = db.session.scalar(select(func.count()).select_from(Attendee).where(
-        Attendee.event_id == attendee.event_id, Attendee.group == attendee.group, Attendee.removed.is_(False)))
-    return attendee.group if size >= MIN_GROUP_FOR_BREAKDOWN else None
+def vote_counts(questions: list[Question]) -> dict[str, int]:
+    """Votes per question id, for questions of one or more events, open or closed."""
+    counts = {q.id: q.votes_at_close for q in questions if q.votes_at_close is not None}
+    still_counted = [q.id for q in questions if q.votes_at_close is None]
+    if still_counted:
+        counts.update(db.session.execute(select(Vote.question_id, func.count()).where(
+            Vote.question_id.in_(still_counted)).group_by(Vote.question_id)).all())
+    return counts
 
 
 # --- moderation (organizer) ------------------------------------------------------------------------------
 
 
 def moderation_list(event: Event) -> list[dict]:
-    """Every question of the event, any status, most votes first, with suggested duplicates."""
+    """Every question of the event, any status, most votes first, with suggested duplicates.
+
+    Per question only the total, as every attendee's board shows it: no breakdown by group or by time.
+    The organizer writes the attendee list and may hold links, so any breakdown (a group padded with
+    their own addresses, or "everyone else") could isolate one person's votes."""
     questions = db.session.scalars(select(Question).where(Question.event_id == event.id)).all()
-    counts = _vote_counts([q.id for q in questions])
-    sizes = Counter(db.session.scalars(select(Attendee.group).where(
-        Attendee.event_id == event.id, Attendee.removed.is_(False))))
-    by_group: dict[str, dict] = {}
-    for question_id, group, votes in db.session.execute(
-            select(Vote.question_id, Vote.voter_group, func.count()).join(Question).where(
-                Question.event_id == event.id).group_by(Vote.question_id, Vote.voter_group)):
-        by_group.setdefault(question_id, {})[group] = votes
+    counts = vote_counts(questions)
     live = [(q.id, q.text) for q in questions if q.merged_into is None and q.status != "hidden"]
     similar: dict[str, list[str]] = {}
     for first, second, _ in similar_pairs(live):
@@ -219,7 +232,6 @@ def moderation_list(event: Event) -> list[dict]:
     rows = [{
         "id": q.id, "text": q.text, "votes": counts.get(q.id, 0), "status": q.status, "answer": q.answer,
         "merged_into": q.merged_into, "similar": similar.get(q.id, []),
-        "votes_by_group": group_breakdown(by_group.get(q.id, {}), sizes),
     } for q in questions]
     return sorted(rows, key=lambda row: (row["merged_into"] is not None, -row["votes"], row["id"]))
 
@@ -249,7 +261,8 @@ def moderate(question: Question, payload: dict) -> Question:
 
 
 def merge(question: Question, into_id: object) -> Question:
-    """Fold a duplicate into another question: its votes join the other's, nobody counted twice."""
+    """Fold a duplicate into another question: its votes join the other's, nobody counted twice. Only
+    while the window is open: after the close the pseudonyms that keep anyone from counting twice are gone."""
     if not isinstance(into_id, str):
         raise InvalidField("into", "must be a question id")
     target = db.session.get(Question, into_id) if is_public_id(into_id) else None
@@ -257,6 +270,8 @@ def merge(question: Question, into_id: object) -> Question:
         raise InvalidField("into", "no such question in this town hall")
     if target.id == question.id or target.merged_into is not None:
         raise InvalidField("into", "cannot merge a question into itself or into a merged question")
+    if not window_open(db.session.get(Event, question.event_id), utcnow()):
+        raise QuestionsClosed("questions can be merged only while the questions are open")
     already = set(db.session.scalars(select(Vote.voter).where(Vote.question_id == target.id)))
     for vote in db.session.scalars(select(Vote).where(Vote.question_id == question.id)).all():
         if vote.voter in already:

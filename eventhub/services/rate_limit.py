@@ -1,39 +1,77 @@
-"""Per-key rate limits: fixed windows in Redis when the app has one, else in this process.
+"""Per-key counters over fixed windows: in Redis when the app has one (shared by every web process), else
+in this process (kept on the app, so each app counts for itself).
 
-Keys are pseudonyms (never a link token or an IP) and expire with their window.
+Windows are fixed slices of the clock (an hour limit counts from 10:00 to 11:00), and a counter expires at
+its window's end whatever happens inside it: its time to live is the same for every key of that window, so
+it never dates a key's last (or first) use. Keys are pseudonyms (never a link token, an address or an IP).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
+
+from flask import current_app
 
 from eventhub.extensions import jobs
 
 
+@dataclass(frozen=True)
+class WindowCount:
+    count: int
+    retry_after: int  # whole seconds until the window ends (at least 1)
+
+
+def _window(window_seconds: int, now: float) -> tuple[int, int]:
+    """The current window's index and the instant (epoch seconds) it ends."""
+    index = int(now) // window_seconds
+    return index, (index + 1) * window_seconds
+
+
 class RateLimiter:
     def __init__(self):
-        self._local: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
     def allow(self, key: str, limit: int, window_seconds: int) -> bool:
         """Count one use of `key`; False once it is past `limit` uses in the current window."""
+        return self.hit(key, window_seconds).count <= limit
+
+    def hit(self, key: str, window_seconds: int) -> WindowCount:
+        """Count one use of `key` in the current window; the count including it."""
+        return self._count(key, window_seconds, add=1)
+
+    def peek(self, key: str, window_seconds: int) -> WindowCount:
+        """The uses of `key` counted so far in the current window, counting none."""
+        return self._count(key, window_seconds, add=0)
+
+    def _count(self, key: str, window_seconds: int, add: int) -> WindowCount:
+        now = time.time()
+        index, ends = _window(window_seconds, now)
+        retry_after = max(1, int(ends - now + 0.999))
         if jobs.uses_redis:
-            name = f"eventhub:rate:{key}:{int(time.time()) // window_seconds}"
+            name = f"eventhub:rate:{key}:{window_seconds}:{index}"
+            if not add:
+                return WindowCount(int(jobs.connection.get(name) or 0), retry_after)
             pipeline = jobs.connection.pipeline()
-            pipeline.incr(name)
-            pipeline.expire(name, window_seconds)
+            pipeline.incrby(name, add)
+            pipeline.expireat(name, ends)  # the same instant for every key of this window
             count, _ = pipeline.execute()
-            return count <= limit
-        now = time.monotonic()
+            return WindowCount(count, retry_after)
+        local_key = f"{key}:{window_seconds}"
         with self._lock:
-            if len(self._local) > 100_000:  # forget finished windows rather than grow without end
-                self._local = {k: v for k, v in self._local.items() if v[1] > now}
-            count, resets = self._local.get(key, (0, now + window_seconds))
-            if now >= resets:
-                count, resets = 0, now + window_seconds
-            self._local[key] = (count + 1, resets)
-            return count + 1 <= limit
+            local: dict[str, tuple[int, int]] = current_app.extensions.setdefault("eventhub_rate_limits", {})
+            if len(local) > 100_000:  # forget finished windows rather than grow without end
+                current = {k: v for k, v in local.items() if v[0] == int(now) // int(k.rsplit(":", 1)[1])}
+                local.clear()
+                local.update(current)
+            window, count = local.get(local_key, (index, 0))  # key -> (window index, count)
+            if window != index:
+                count = 0
+            count += add
+            if add:
+                local[local_key] = (index, count)
+            return WindowCount(count, retry_after)
 
 
 limiter = RateLimiter()

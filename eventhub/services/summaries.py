@@ -15,9 +15,10 @@ from eventhub.domain.questions import rounded_to_hour
 from eventhub.domain.summaries import SummaryContent, SummaryQuestion, order_questions
 from eventhub.extensions import db
 from eventhub.gateways.mail import MessageForMany, new_message
-from eventhub.models import Attendee, Delivery, Event, Question, Summary, TaskKind, Vote, utcnow
+from eventhub.models import Attendee, Delivery, Event, Question, Summary, TaskKind, utcnow
 from eventhub.services import outbox
 from eventhub.services.delivery import Recipient, fan_out, pending_once
+from eventhub.services.questions import vote_counts
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,7 @@ def content(event: Event) -> SummaryContent:
     questions = db.session.scalars(select(Question).where(
         Question.event_id == event.id, Question.merged_into.is_(None),
         Question.status.in_(("visible", "answered")))).all()
-    votes = dict(db.session.execute(select(Vote.question_id, func.count()).where(
-        Vote.question_id.in_([q.id for q in questions])).group_by(Vote.question_id)).all()) if questions else {}
+    votes = vote_counts(questions)
     return SummaryContent(
         title=event.title,
         questions=order_questions(SummaryQuestion(q.id, q.text, votes.get(q.id, 0), q.answer) for q in questions),

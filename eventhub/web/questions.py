@@ -98,7 +98,10 @@ def moderate(question_id: str):
 @organizer_required
 def merge(question_id: str):
     question = _own_question(question_id)
-    target = questions.merge(question, json_object().get("into"))
+    try:
+        target = questions.merge(question, json_object().get("into"))
+    except questions.QuestionsClosed as closed:
+        raise ApiError(409, f"{closed}.") from None
     return jsonify(_row(target))
 
 
@@ -177,6 +180,8 @@ def moderate_page(event_id: str, question_id: str):
             questions.moderate(question, payload)
     except InvalidField as invalid:
         flash(f"{invalid.field}: {invalid.message}", "error")
+    except questions.QuestionsClosed as closed:
+        flash(f"Not merged: {closed}.", "error")
     return redirect(url_for("events.show_event", event_id=event.id) + "#questions")
 
 

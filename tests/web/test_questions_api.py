@@ -1,5 +1,6 @@
 """Anonymous questions through the API: asking, voting, the window, limits, moderation and merging."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -80,8 +81,16 @@ def test_the_voter_key_is_destroyed_when_the_window_closes(client, auth_headers,
     assert board["questions"][0]["votes"] == 1 and board["questions"][0]["voted"] is False
 
 
+def _in_a_fresh_hour() -> None:
+    """Limits count in fixed hours of the clock: a test about to meet the hour's end starts after it."""
+    left = 3600 - time.time() % 3600
+    if left < 30:
+        time.sleep(left + 0.5)
+
+
 def test_each_link_may_ask_ten_an_hour_and_no_other_link_is_slowed(client, town_hall):
     _, tokens = town_hall
+    _in_a_fresh_hour()
     for number in range(10):
         assert _ask(client, tokens["m0@example.com"], f"Question number {number}").status_code == 201
     limited = _ask(client, tokens["m0@example.com"], "One too many")
@@ -149,15 +158,6 @@ def test_merging_unites_the_voters_and_counts_nobody_twice(client, auth_headers,
     assert listed[second]["merged_into"] == first
     assert client.post(f"/api/v1/questions/{first}/merge", json={"into": first},
                        headers=auth_headers).status_code == 422
-
-
-def test_group_breakdowns_name_only_groups_of_five_or_more(client, auth_headers, town_hall):
-    event, tokens = town_hall
-    question = _ask(client, tokens["m0@example.com"]).json["id"]
-    for email in ("m1@example.com", "solo@example.com"):
-        client.post(f"/api/v1/ask/{tokens[email]}/questions/{question}/vote")
-    listed = client.get(f"/api/v1/events/{event['id']}/questions", headers=auth_headers).json["questions"]
-    assert listed[0]["votes_by_group"] == {"Manila": 1, "other groups": 1}
 
 
 def test_ties_are_listed_in_random_order_not_by_arrival(client, town_hall):
