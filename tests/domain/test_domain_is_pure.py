@@ -1,4 +1,4 @@
-"""eventhub/domain imports only the standard library and pure libraries (pytz, icalendar, holidays)."""
+"""eventhub/domain imports only the standard library and pure libraries (pytz, icalendar, holidays, numpy)."""
 
 import ast
 import json
@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 DOMAIN = pathlib.Path(__file__).resolve().parents[2] / "eventhub" / "domain"
-FORBIDDEN = ("flask", "sqlalchemy", "redis", "rq", "googleapiclient", "numpy")
+FORBIDDEN = ("flask", "sqlalchemy", "redis", "rq", "googleapiclient")
 
 
 def _modules():

@@ -91,7 +91,7 @@ def _with(path, value):
     (("to",), "2027-09-01T00:00:00Z", "to"),
     (("groups", 0, "busy", 0, "end"), "2027-03-02T14:00:00Z", "groups[0].busy[0].end"),
     (("groups",), [], "groups"),
-    (("groups",), [BASE["groups"][1]] * 5001, "groups"),
+    (("groups",), [BASE["groups"][1]] * 10_001, "groups"),
 ])
 def test_bad_input_is_422_naming_the_field(client, auth_headers, path, value, field):
     response = _post(client, auth_headers, "suggestions", _with(path, value))
