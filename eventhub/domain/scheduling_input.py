@@ -260,13 +260,14 @@ def _parse_groups(value: object) -> tuple[Group, ...]:
     groups, seen = [], set()
     busy_total = calendars_total = 0
     for index, item in enumerate(value):
+        given = item.get("busy") if isinstance(item, dict) else None
+        busy_total += len(given) if isinstance(given, list) else 0  # as given, before they are merged
+        if busy_total > MAX_BUSY_TOTAL:
+            raise InvalidField(f"groups[{index}].busy", f"at most {MAX_BUSY_TOTAL:,} busy blocks in all groups")
         group = _parse_group(item, f"groups[{index}]")
         if group.name in seen:
             raise InvalidField(f"groups[{index}].name", f"another group is already called {group.name!r}")
         seen.add(group.name)
-        busy_total += len(group.busy)
-        if busy_total > MAX_BUSY_TOTAL:
-            raise InvalidField(f"groups[{index}].busy", f"at most {MAX_BUSY_TOTAL:,} busy blocks in all groups")
         calendars_total += len(group.calendars)
         if calendars_total > MAX_CALENDARS:
             raise InvalidField(f"groups[{index}].calendars", f"at most {MAX_CALENDARS} calendars in all groups")
