@@ -63,7 +63,8 @@ def test_busy_blocks_in_all_groups_are_capped(client, auth_headers):
 
 
 def test_overlapping_busy_blocks_are_merged_and_still_avoided(client, auth_headers):
-    blocks = [{"start": f"2027-03-02T{14 + i % 3}:00:00Z", "end": f"2027-03-02T{15 + i % 3}:30:00Z"} for i in range(500)]
+    blocks = [{"start": f"2027-03-02T{14 + i % 3}:00:00Z", "end": f"2027-03-02T{15 + i % 3}:30:00Z"}
+              for i in range(500)]
     response, _ = _post(client, auth_headers, "suggestions", {**ASK, "groups": [{**NEW_YORK, "busy": blocks}, MANILA]})
     assert response.status_code == 200
     for suggestion in response.json["suggestions"]:
@@ -98,8 +99,8 @@ def test_ten_thousand_people_over_28_days_are_answered_at_the_limits(client, aut
         day = 1 + i % 28
         people.append({"name": f"person {i}", "timezone": zones[i % len(zones)],
                        "work_start": ("08:00", "09:00", "10:00")[i % 3], "work_end": ("17:00", "18:00")[i % 2],
-                       "busy": [{"start": f"2027-03-{day:02d}T{h:02d}:00:00Z", "end": f"2027-03-{day:02d}T{h:02d}:45:00Z"}
-                                for h in (i % 24, (i * 7) % 24)]})
+                       "busy": [{"start": f"2027-03-{day:02d}T{h:02d}:00:00Z",
+                                 "end": f"2027-03-{day:02d}T{h:02d}:45:00Z"} for h in (i % 24, (i * 7) % 24)]})
     body = {**ASK, "groups": people, "to": "2027-03-29T00:00:00Z", "limit": MAX_GROUP_VIEWS // 10_000}
     response, cpu = _post(client, auth_headers, "suggestions", body)
     assert response.status_code == 200, response.json
