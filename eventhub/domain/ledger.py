@@ -15,7 +15,7 @@ from eventhub.domain import zones
 from eventhub.domain.pain import evaluate_group
 from eventhub.domain.scheduling_input import Group
 
-MAX_EVALUATIONS = 20_000  # (town hall, distinct group profile) pairs judged for one ledger
+MAX_EVALUATIONS = 10_000  # (town hall, distinct group profile) pairs judged for one ledger
 
 
 @dataclass(frozen=True)

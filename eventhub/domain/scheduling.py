@@ -23,6 +23,7 @@ on a holiday, a day off, at night or over a busy block while a slot without that
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -78,20 +79,21 @@ class Suggestion:
 def evaluate_slot(groups: tuple[Group, ...], start: datetime, duration: int) -> Suggestion:
     """Every group's pain and flags for the meeting [start, start + duration minutes).
 
-    Groups of one profile share one evaluation; only their names and busy flags differ."""
+    Groups with the same offsets, hours and calendar share one evaluation; only names and busy flags differ."""
     end = start + timedelta(minutes=duration)
     segments: dict[str, list] = {}
     shared: dict[tuple, GroupPain] = {}
     views = []
     for group in groups:
-        profile = group.profile
+        name = zones.zone_name(group.zone)
+        if name not in segments:
+            segments[name] = tuple(zones.offset_segments(group.zone, start, end))
+        # zones at the same offsets during the meeting read the same local times: one evaluation
+        profile = (segments[name], group.work_start, group.work_end, group.calendar)
         view = shared.get(profile)
         if view is None:
-            name = profile[0]
-            if name not in segments:
-                segments[name] = zones.offset_segments(group.zone, start, end)
-            view = shared[profile] = evaluate_group(group, start, duration, segments=segments[name])
-        busy = any(b0 < end and start < b1 for b0, b1 in group.busy)
+            view = shared[profile] = evaluate_group(group, start, duration, segments=list(segments[name]))
+        busy = overlaps_busy(group.busy, start, end)
         views.append(view if view.name == group.name and not busy else _as_group(view, group.name, busy))
     return Suggestion(
         start=start,
@@ -100,6 +102,19 @@ def evaluate_slot(groups: tuple[Group, ...], start: datetime, duration: int) -> 
         max_pain=max(view.weight for view in views) / duration,
         total_pain=sum(v.weight * g.headcount for v, g in zip(views, groups, strict=True)) / duration,
     )
+
+
+def overlaps_busy(busy: tuple[tuple[datetime, datetime], ...], start: datetime, end: datetime) -> bool:
+    """Whether [start, end) overlaps one of the merged (sorted, disjoint) busy intervals."""
+    if len(busy) < 16:  # a plain scan beats the bisection's key calls for a few blocks
+        return any(b0 < end and start < b1 for b0, b1 in busy)
+    # the last interval starting before `end` is the only one that can reach past `start`
+    index = bisect_left(busy, end, key=_block_start) - 1
+    return index >= 0 and busy[index][1] > start
+
+
+def _block_start(block: tuple[datetime, datetime]) -> datetime:
+    return block[0]
 
 
 def _as_group(view: GroupPain, name: str, busy: bool) -> GroupPain:

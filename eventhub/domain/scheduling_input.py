@@ -19,7 +19,8 @@ path (`groups[1].timezone`, `groups[2].busy[0].end`, `duration_minutes`). Choice
 - `calendars` are at most MAX_CALENDARS_PER_GROUP addresses per group, MAX_CALENDARS in a request.
 
 Every request's work is bounded: at most MAX_GROUPS groups, MAX_BUSY_TOTAL busy blocks in all,
-`limit` x groups at most MAX_GROUP_VIEWS (the size of the answer), a series at most
+`limit` (or a series' `count`) x groups at most MAX_GROUP_VIEWS (the size of the answer) and x
+distinct group profiles at most MAX_PROFILE_VIEWS (the views computed afresh), a series at most
 MAX_SERIES_STARTS candidate starts; past any of them the answer is InvalidField naming the field.
 """
 
@@ -37,6 +38,7 @@ MAX_GROUPS = 10_000
 MAX_BUSY_PER_GROUP = 500
 MAX_BUSY_TOTAL = 60_000
 MAX_GROUP_VIEWS = 50_000  # limit x groups: the group views one answer may hold
+MAX_PROFILE_VIEWS = 12_000  # limit x distinct (zone, hours, calendar): the views that are computed afresh
 MAX_SERIES_STARTS = 220_000  # candidate starts over a whole series (two years at 5-minute steps)
 MAX_CALENDARS_PER_GROUP = 20
 MAX_CALENDARS = 50  # one Calendar freeBusy query answers at most 50 calendars
@@ -122,10 +124,7 @@ def parse_suggestion_request(payload: object) -> SuggestionRequest:
     if end - start < timedelta(minutes=duration):
         raise InvalidField("to", "the range is shorter than the meeting")
     limit = _parse_int(body.get("limit", DEFAULT_LIMIT), "limit", 1, MAX_LIMIT)
-    if limit * len(groups) > MAX_GROUP_VIEWS:
-        raise InvalidField(
-            "limit", f"limit x groups may be at most {MAX_GROUP_VIEWS:,} (here {limit} x {len(groups)})"
-        )
+    _check_answer_size(groups, limit, "limit")
     return SuggestionRequest(
         groups=groups,
         duration=duration,
@@ -152,6 +151,7 @@ def parse_series_request(payload: object) -> SeriesRequest:
         end = zones.parse_instant(body.get("to"), "to")
         if end - start < timedelta(minutes=duration):
             raise InvalidField("to", "must leave room for at least one meeting after 'from'")
+    _check_answer_size(groups, count, "count")
     last = period_start(start, every, count)
     if last >= zones.LATEST:
         raise InvalidField("count", f"the series would run past {zones.LATEST.year - 1}")
@@ -172,6 +172,16 @@ def parse_series_request(payload: object) -> SeriesRequest:
         step=step,
         history=_parse_history(body.get("history", True)),
     )
+
+
+def _check_answer_size(groups: tuple[Group, ...], times: int, field: str) -> None:
+    """`times` meetings, each with a view per group: bounded in size and in fresh evaluations."""
+    if times * len(groups) > MAX_GROUP_VIEWS:
+        raise InvalidField(field, f"{field} x groups may be at most {MAX_GROUP_VIEWS:,} (here {times} x {len(groups)})")
+    profiles = len({group.profile for group in groups})
+    if times * profiles > MAX_PROFILE_VIEWS:
+        raise InvalidField(field, f"{field} x distinct groups (zone, hours, holidays) may be at most "
+                                  f"{MAX_PROFILE_VIEWS:,} (here {times} x {profiles})")
 
 
 def merge_intervals(blocks) -> tuple[tuple[datetime, datetime], ...]:
