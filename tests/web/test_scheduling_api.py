@@ -104,7 +104,7 @@ HOSTILE = [None, True, -1, 10**30, 1.5, "", " ", "x" * 5000, [], {}, ["mon"], {"
 FIELDS = [("groups",), ("groups", 0), ("groups", 0, "name"), ("groups", 0, "timezone"), ("groups", 0, "work_start"),
           ("groups", 0, "work_end"), ("groups", 0, "workdays"), ("groups", 0, "holidays"), ("groups", 0, "headcount"),
           ("groups", 0, "busy"), ("groups", 0, "busy", 0), ("groups", 0, "busy", 0, "start"), ("duration_minutes",),
-          ("from",), ("to",), ("step_minutes",), ("limit",)]
+          ("from",), ("to",), ("step_minutes",), ("limit",), ("history",), ("groups", 0, "calendars")]
 
 
 @pytest.mark.parametrize("path", FIELDS, ids=lambda path: ".".join(map(str, path)))
