@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eventhub.domain.pain import evaluate_group_slowly
-from eventhub.domain.scheduling import parse_suggestion_request, rank_slots
+from eventhub.domain.scheduling import overlaps_busy, parse_suggestion_request, rank_slots
+from eventhub.domain.scheduling_input import merge_intervals
 from eventhub.domain.slot_grid import SlotGrid
 
 ZONES = ["America/New_York", "Europe/London", "Asia/Manila", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham",
@@ -93,3 +94,14 @@ def test_close_good_slots_come_before_a_distinct_night():
     assert all("11:00" <= f"{s.start:%H:%M}" <= "15:00" for s in suggestions)
     starts = sorted(s.start for s in suggestions)
     assert any(b - a == timedelta(minutes=15) for a, b in zip(starts, starts[1:], strict=False))
+
+
+@settings(max_examples=60, deadline=None)
+@given(blocks=st.lists(st.tuples(st.integers(0, 400), st.integers(1, 30)), max_size=60),
+       start=st.integers(0, 430), length=st.integers(1, 90))
+def test_the_busy_flag_of_merged_blocks_equals_a_plain_scan(blocks, start, length):
+    """Merged blocks are searched by bisection past a few of them; the answer is the plain overlap test's."""
+    origin = datetime.fromisoformat("2027-03-01T00:00:00+00:00")
+    at = [(origin + timedelta(minutes=10 * b), origin + timedelta(minutes=10 * b + n)) for b, n in blocks]
+    begin, end = origin + timedelta(minutes=start), origin + timedelta(minutes=start + length)
+    assert overlaps_busy(merge_intervals(at), begin, end) == any(b0 < end and begin < b1 for b0, b1 in at)
