@@ -70,7 +70,8 @@ class HistoryWindow:
 
 @dataclass(frozen=True)
 class Group:
-    """One group of attendees sharing a zone and working hours; busy blocks are UTC intervals."""
+    """One group of attendees sharing a zone and working hours; busy blocks are UTC intervals, merged
+    (sorted and disjoint, see `merge_intervals`): the busy test bisects them."""
 
     name: str
     zone: tzinfo
