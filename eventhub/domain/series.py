@@ -8,9 +8,10 @@ judged on its own date with that date's offsets.
 
 Periods are planned greedily in order. For each, among the starts overlapping the fewest busy
 headcount, the engine picks the start that makes the sorted-descending vector of the groups'
-cumulative pain smallest (leximin; each group counts once, whatever its headcount), then the lowest
-total pain (pain x headcount), then the earliest. A slot with zero pain for everyone never makes
-that vector larger, so it is always chosen when one exists.
+cumulative pain smallest (leximin over the `LEXIMIN_DEPTH` worst-off; each group counts once,
+whatever its headcount), then the lowest total pain (pain x headcount), then the earliest. With a
+ledger (`past`), the cumulative pain starts from each group's earlier burden. A slot with zero pain
+for everyone never makes that vector larger, so it is always chosen when one exists.
 
 `burden` is each group's summed pain; `fairness.jain` is Jain's index (sum x)^2 / (n * sum x^2) of
 the burdens, 1.0 when every burden is 0. `dst_shifts` lists, per group, each occurrence whose local
@@ -22,10 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import repeat
-from operator import add
 
-from eventhub.domain.scheduling import Suggestion, evaluate_slot
+import numpy as np
+
+from eventhub.domain.scheduling import Suggestion, evaluate_slot, worst_burdens
 from eventhub.domain.scheduling_input import SeriesRequest, period_start
 from eventhub.domain.slot_grid import SlotGrid
 
@@ -73,56 +74,43 @@ def series_periods(request: SeriesRequest) -> list[tuple[datetime, datetime]]:
     return periods
 
 
-def plan_series(request: SeriesRequest) -> SeriesPlan:
-    """One occurrence per period, balancing each group's cumulative pain (see the module docstring)."""
+def plan_series(request: SeriesRequest, past: tuple[float, ...] | None = None) -> SeriesPlan:
+    """One occurrence per period, balancing each group's cumulative pain (see the module docstring).
+
+    `past` is each group's earlier burden (pain units, aligned with `request.groups`): the running
+    totals start from it, so the series goes on sharing out what earlier town halls left."""
     groups, duration, step = request.groups, request.duration, request.step
     periods = series_periods(request)
     grid = SlotGrid(groups, request.start, periods[-1][1], duration, step)
     step_td, meeting = timedelta(minutes=step), timedelta(minutes=duration)
-    conflict = [0] * grid.n_slots
-    for group in groups:
-        for j in grid.busy_slots(group):
-            conflict[j] += group.headcount
-    cumulative = dict.fromkeys(range(len(groups)), 0)
+    conflict = grid.conflicts(groups)
+    rows = np.fromiter((grid.row(group) for group in groups), dtype=np.int64, count=len(groups))
+    heads = np.bincount(rows, weights=[group.headcount for group in groups], minlength=len(grid.rows))
+    start_weight = np.asarray(past if past is not None else [0.0] * len(groups), dtype=np.float64) * duration
+    cumulative = start_weight.copy()
     chosen = []
     for begin, end in periods:
         first = -((request.start - begin) // step_td)
         last = (end - meeting - request.start) // step_td
-        candidates = range(first, last + 1)
-        least = min(conflict[j] for j in candidates)
-        candidates = [j for j in candidates if conflict[j] == least]
-        best = _leximin_choice(grid, groups, cumulative, candidates)
-        for index, group in enumerate(groups):
-            cumulative[index] += grid.column(group)[best]
+        window = conflict[first:last + 1]
+        candidates = np.flatnonzero(window == window.min()) + first
+        best = _leximin_choice(grid.matrix[:, candidates], rows, cumulative, heads)
+        best = int(candidates[best])
+        cumulative += grid.matrix[rows, best]
         chosen.append(best)
     occurrences = tuple(evaluate_slot(groups, grid.slot_start(j), duration) for j in chosen)
-    burden = tuple((group.name, cumulative[i] / duration) for i, group in enumerate(groups))
+    own = (cumulative - start_weight) / duration
+    burden = tuple((group.name, float(own[i])) for i, group in enumerate(groups))
     return SeriesPlan(occurrences, burden, jain_index([pain for _, pain in burden]), _dst_shifts(occurrences))
 
 
-def _leximin_choice(grid: SlotGrid, groups, cumulative: dict[int, int], candidates: list[int]) -> int:
-    # groups of one profile share their pain column and so their running total: one unit each
-    units: dict[tuple, list] = {}
-    for index, group in enumerate(groups):
-        unit = units.setdefault((group.profile, cumulative[index]), [grid.column(group), 0, 0])
-        unit[1] += 1
-        unit[2] += group.headcount
-    lo, hi = candidates[0], candidates[-1] + 1
-    shifted = [list(map(add, column[lo:hi], repeat(cum))) for (_, cum), (column, _, _) in units.items()]
-    worst = list(map(max, *shifted)) if len(shifted) > 1 else shifted[0]
-    floor = min(worst[j - lo] for j in candidates)
-    tied = [j for j in candidates if worst[j - lo] == floor]
-    if len(tied) == 1:
-        return tied[0]
-    members = [(values, n, heads) for values, (_, n, heads) in zip(shifted, units.values(), strict=True)]
-
-    def key(j: int) -> tuple:
-        vector = sorted(((values[j - lo], count) for values, count, _ in members), reverse=True)
-        expanded = [value for value, count in vector for _ in range(count)]
-        total = sum(values[j - lo] * heads for values, _, heads in members)  # plus a constant
-        return expanded, total, j
-
-    return min(tied, key=key)
+def _leximin_choice(columns: np.ndarray, rows: np.ndarray, cumulative: np.ndarray, heads: np.ndarray) -> int:
+    """The position among `columns` (profiles x candidates) whose burdens-after are leximin-smallest,
+    then the lowest total pain, then the earliest."""
+    burdens = worst_burdens(columns, rows, cumulative)
+    total = heads @ columns
+    keys = [np.arange(columns.shape[1]), total, *burdens[::-1]]
+    return int(np.lexsort(keys)[0])
 
 
 def jain_index(burdens: list[float]) -> float:

@@ -32,6 +32,7 @@ SERVICE_PATH = "calendar/v3/"
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 _HEX_ID = re.compile(r"[0-9a-f]{3,}")
 _MAX_ID_LENGTH = 1024
+FREE_BUSY_ITEMS = 50  # calendars one freeBusy query may name
 
 
 class GoogleCalendarError(Exception):
@@ -61,6 +62,14 @@ class GoogleEventInput:
     attendees: tuple[tuple[str, str], ...] = ()  # (email, display name)
     add_meet: bool = True
     sequence: int = 0
+
+
+@dataclass(frozen=True)
+class FreeBusy:
+    """A freeBusy answer: busy (start, end) UTC intervals per calendar, and the calendars Google refused."""
+
+    busy: dict
+    errors: dict
 
 
 def google_event_id(event_id: str) -> str:
@@ -212,6 +221,28 @@ class GoogleCalendarGateway:
         return [(guest["email"], guest.get("responseStatus", "needsAction"))
                 for guest in found.get("attendees", []) if guest.get("email") and not guest.get("organizer")]
 
+    def free_busy(self, calendars: list[str], start: datetime, end: datetime) -> FreeBusy:
+        """The busy intervals of each calendar over [start, end) from one freeBusy query (at most
+        FREE_BUSY_ITEMS calendars); a calendar Google cannot read is listed in `errors` with its reason."""
+        if len(calendars) > FREE_BUSY_ITEMS:
+            raise ValueError(f"at most {FREE_BUSY_ITEMS} calendars in one freeBusy query")
+        body = {"timeMin": _rfc3339(start), "timeMax": _rfc3339(end), "items": [{"id": c} for c in calendars]}
+        answer = self._execute(self.service.freebusy().query(body=body))
+        busy: dict[str, tuple[tuple[datetime, datetime], ...]] = {}
+        errors: dict[str, str] = {}
+        for calendar_id in calendars:
+            entry = answer.get("calendars", {}).get(calendar_id, {})
+            if entry.get("errors"):
+                errors[calendar_id] = str(entry["errors"][0].get("reason", "error"))
+                continue
+            try:
+                busy[calendar_id] = tuple(
+                    (_parse_rfc3339(block["start"]), _parse_rfc3339(block["end"])) for block in entry.get("busy", [])
+                )
+            except (KeyError, TypeError, ValueError):
+                errors[calendar_id] = "unreadable"
+        return FreeBusy(busy, errors)
+
     def _update_existing(self, event: GoogleEventInput, body: dict) -> dict:
         # The conference is left out of the patch: a new createRequest would give everyone a new Meet link.
         changes = {key: value for key, value in body.items() if key not in ("id", "conferenceData")}
@@ -305,6 +336,17 @@ def _attendee(email: str, name: str) -> dict:
 def _when(instant: datetime, zone_name: str) -> dict:
     local = to_local(_utc(instant), get_zone(zone_name))
     return {"dateTime": local.isoformat(), "timeZone": zone_name}
+
+
+def _rfc3339(instant: datetime) -> str:
+    return _utc(instant).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_rfc3339(text: str) -> datetime:
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("a freeBusy time without an offset")
+    return parsed.astimezone(UTC)
 
 
 def _utc(instant: datetime) -> datetime:

@@ -6,17 +6,20 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytz
-from flask import Blueprint, jsonify, render_template, request, url_for
-from flask_login import login_required
+from flask import Blueprint, g, jsonify, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from eventhub.domain import zones
+from eventhub.domain.burden_chart import burden_chart
 from eventhub.domain.errors import InvalidField
+from eventhub.domain.ledger import ledger_summary
 from eventhub.domain.pain import WEEKDAYS, supported_countries
 from eventhub.domain.planner import planner_grid
-from eventhub.domain.scheduling import parse_series_request, parse_suggestion_request, rank_slots
-from eventhub.domain.series import plan_series
+from eventhub.domain.scheduling import parse_series_request, parse_suggestion_request
+from eventhub.services.calendar_busy import CalendarUnavailable
+from eventhub.services.scheduling import plan_recurring, suggest_times
 from eventhub.web.auth import organizer_required
-from eventhub.web.errors import json_object
+from eventhub.web.errors import ApiError, json_object
 
 api = Blueprint("scheduling_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("scheduling", __name__)
@@ -27,16 +30,32 @@ MAX_FORM_GROUPS = 50
 @api.post("/suggestions")
 @organizer_required
 def suggestions():
-    """The best meeting times for one town hall, best first."""
+    """The best meeting times for one town hall, best first, with the organizer's burden ledger."""
     plan_request = parse_suggestion_request(json_object())
-    return jsonify({"suggestions": [suggestion.to_json() for suggestion in rank_slots(plan_request)]})
+    plan = _unless_calendar_down(suggest_times, g.organizer.id, plan_request)
+    body = {"suggestions": [suggestion.to_json() for suggestion in plan.suggestions]}
+    if plan.ledger is not None:
+        body["ledger"] = [entry.to_json() for entry in plan.ledger]
+    return jsonify(body)
 
 
 @api.post("/series")
 @organizer_required
 def series():
-    """One occurrence per period, with the inconvenience shared out over the series."""
-    return jsonify(plan_series(parse_series_request(json_object())).to_json())
+    """One occurrence per period, with the inconvenience shared out over the series and the ledger."""
+    recurring = _unless_calendar_down(plan_recurring, g.organizer.id, parse_series_request(json_object()))
+    body = recurring.plan.to_json()
+    if recurring.ledger is not None:
+        body["ledger"] = [entry.to_json() for entry in recurring.ledger]
+    return jsonify(body)
+
+
+def _unless_calendar_down(plan, organizer_id, plan_request):
+    try:
+        return plan(organizer_id, plan_request, datetime.now(UTC))
+    except CalendarUnavailable:
+        raise ApiError(503, "Google Calendar cannot be read just now; try again shortly.",
+                       code="calendar_unavailable") from None
 
 
 @pages.route("/schedule", methods=["GET", "POST"])
@@ -49,6 +68,10 @@ def schedule():
     if request.method == "POST":
         try:
             context["result"] = _plan(form)
+        except CalendarUnavailable:
+            context["error"] = {"field": "calendars", "input": "",
+                                "message": "Google Calendar cannot be read just now."}
+            status = 503
         except InvalidField as error:
             context["error"] = {"field": error.field, "input": _input_name(error.field), "message": error.message}
             status = 422
@@ -58,15 +81,18 @@ def schedule():
 def _plan(form: dict) -> dict:
     """Run the engine on the form's request and shape the answer for the page."""
     payload = form["payload"]
+    now = datetime.now(UTC)
     if form["mode"] == "series":
         plan_request = parse_series_request(payload)
-        plan = plan_series(plan_request)
-        chosen = [occurrence for occurrence in plan.occurrences]
+        recurring = plan_recurring(current_user.id, plan_request, now)
+        plan, ledger = recurring.plan, recurring.ledger
+        chosen = list(plan.occurrences)
         result = {"mode": "series", "occurrences": chosen, "burden": plan.burden, "jain": plan.jain,
                   "dst_shifts": plan.dst_shifts}
     else:
         plan_request = parse_suggestion_request(payload)
-        chosen = rank_slots(plan_request)
+        suggested = suggest_times(current_user.id, plan_request, now)
+        chosen, ledger = suggested.suggestions, suggested.ledger
         result = {"mode": "single", "occurrences": chosen}
     names = [group.name for group in plan_request.groups]
     zone_names = [zones.zone_name(group.zone) for group in plan_request.groups]
@@ -81,8 +107,24 @@ def _plan(form: dict) -> dict:
     if chosen:
         result["grid"] = planner_grid(plan_request.groups, plan_request.duration, chosen[0].start,
                                       chosen={suggestion.start for suggestion in chosen})
-    result["max_burden"] = max((pain for _, pain in result.get("burden", ())), default=0) or 1
+    result["ledger"] = ledger
+    result["ledger_summary"] = ledger_summary(ledger)
+    result["chart"] = _chart(names, result, ledger)
     return result
+
+
+def _chart(names: list[str], result: dict, ledger) -> object:
+    """The burden chart: the past (when history is on), then what the plan would make it."""
+    past = [entry.pain for entry in ledger] if ledger is not None else [0.0] * len(names)
+    series = [("before", past)] if ledger is not None else []
+    if result["mode"] == "series":
+        own = [pain for _, pain in result["burden"]]
+        series.append(("after the series" if ledger is not None else "the series",
+                       [a + b for a, b in zip(past, own, strict=True)]))
+    else:
+        for number, suggestion in enumerate(result["occurrences"], start=1):
+            series.append((f"with #{number}", [p + view.pain for p, view in zip(past, suggestion.groups, strict=True)]))
+    return burden_chart(names, series) if series else None
 
 
 def _default_form() -> dict:
@@ -95,7 +137,7 @@ def _default_form() -> dict:
     ]
     return {"mode": "single", "duration_minutes": "60", "from": (today + timedelta(days=1)).isoformat(),
             "to": (today + timedelta(days=15)).isoformat(), "count": "6", "every": "week", "groups": groups,
-            "payload": None}
+            "history": True, "payload": None}
 
 
 def _read_form(data) -> dict:
@@ -111,6 +153,7 @@ def _read_form(data) -> dict:
             groups.append(group)
     form = {key: data.get(key, "").strip() for key in ("mode", "duration_minutes", "from", "to", "count", "every")}
     form["mode"] = "series" if form["mode"] == "series" else "single"
+    form["history"] = data.get("history") == "on"
     form["groups"] = groups
     form["payload"] = _payload(form)
     return form
@@ -126,7 +169,7 @@ def _payload(form: dict) -> dict:
             entry["holidays"] = group["holidays"]
         groups.append(entry)
     payload = {"groups": groups, "duration_minutes": _number(form["duration_minutes"]),
-               "from": _midnight(form["from"])}
+               "from": _midnight(form["from"]), "history": form["history"]}
     if form["mode"] == "series":
         payload.update(count=_number(form["count"]), every=form["every"])
     else:

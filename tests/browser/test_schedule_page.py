@@ -49,7 +49,8 @@ def test_a_series_shows_the_burden_chart_and_fairness(signed_in, live_server):
     page.get_by_role("button", name="Find fair times").click()
     expect(page.get_by_role("heading", name="Burden over the series")).to_be_visible()
     expect(page.locator(".suggestions tbody tr")).to_have_count(6)
-    expect(page.locator("svg.burden-chart rect")).to_have_count(2)
+    # a row per group, each with the past (history on by default) and the total after the series
+    expect(page.locator("svg.burden-chart rect")).to_have_count(4)
     assert 0 <= float(page.locator("#jain").inner_text()) <= 1
     expect(page.locator(".dst-shifts")).to_contain_text("New York")
 

@@ -162,7 +162,7 @@ def _with(path, value):
 
 BAD = [
     (("groups",), None, "groups"), (("groups",), {}, "groups"), (("groups",), [], "groups"),
-    (("groups",), [dict(NEW_YORK)] * 5001, "groups"), (("groups", 0), "NY", "groups[0]"),
+    (("groups",), [dict(NEW_YORK)] * 10_001, "groups"), (("groups", 0), "NY", "groups[0]"),
     (("groups", 0, "name"), KeyError, "groups[0].name"), (("groups", 0, "name"), 3, "groups[0].name"),
     (("groups", 0, "timezone"), "Mars/Base", "groups[0].timezone"),
     (("groups", 0, "timezone"), None, "groups[0].timezone"),

@@ -91,7 +91,7 @@ def _with(path, value):
     (("to",), "2027-09-01T00:00:00Z", "to"),
     (("groups", 0, "busy", 0, "end"), "2027-03-02T14:00:00Z", "groups[0].busy[0].end"),
     (("groups",), [], "groups"),
-    (("groups",), [BASE["groups"][1]] * 5001, "groups"),
+    (("groups",), [BASE["groups"][1]] * 10_001, "groups"),
 ])
 def test_bad_input_is_422_naming_the_field(client, auth_headers, path, value, field):
     response = _post(client, auth_headers, "suggestions", _with(path, value))
@@ -104,7 +104,7 @@ HOSTILE = [None, True, -1, 10**30, 1.5, "", " ", "x" * 5000, [], {}, ["mon"], {"
 FIELDS = [("groups",), ("groups", 0), ("groups", 0, "name"), ("groups", 0, "timezone"), ("groups", 0, "work_start"),
           ("groups", 0, "work_end"), ("groups", 0, "workdays"), ("groups", 0, "holidays"), ("groups", 0, "headcount"),
           ("groups", 0, "busy"), ("groups", 0, "busy", 0), ("groups", 0, "busy", 0, "start"), ("duration_minutes",),
-          ("from",), ("to",), ("step_minutes",), ("limit",)]
+          ("from",), ("to",), ("step_minutes",), ("limit",), ("history",), ("groups", 0, "calendars")]
 
 
 @pytest.mark.parametrize("path", FIELDS, ids=lambda path: ".".join(map(str, path)))
