@@ -16,7 +16,8 @@ from eventhub.domain.planner import planner_grid
 from eventhub.domain.scheduling import parse_series_request, parse_suggestion_request, rank_slots
 from eventhub.domain.series import plan_series
 from eventhub.web.auth import organizer_required
-from eventhub.web.errors import json_object
+from eventhub.web.openapi import described, parse_body
+from eventhub.web.schemas.scheduling import Series, SeriesIn, Suggestions, SuggestionsIn
 
 api = Blueprint("scheduling_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("scheduling", __name__)
@@ -25,18 +26,22 @@ MAX_FORM_GROUPS = 50
 
 
 @api.post("/suggestions")
+@described(json=SuggestionsIn, ok=(200, Suggestions), errors=(400, 401, 413, 422), organizer=True,
+           tags=("scheduling",))
 @organizer_required
 def suggestions():
     """The best meeting times for one town hall, best first."""
-    plan_request = parse_suggestion_request(json_object())
+    plan_request = parse_suggestion_request(parse_body(SuggestionsIn).model_dump(by_alias=True, exclude_unset=True))
     return jsonify({"suggestions": [suggestion.to_json() for suggestion in rank_slots(plan_request)]})
 
 
 @api.post("/series")
+@described(json=SeriesIn, ok=(200, Series), errors=(400, 401, 413, 422), organizer=True, tags=("scheduling",))
 @organizer_required
 def series():
     """One occurrence per period, with the inconvenience shared out over the series."""
-    return jsonify(plan_series(parse_series_request(json_object())).to_json())
+    body = parse_body(SeriesIn).model_dump(by_alias=True, exclude_unset=True)
+    return jsonify(plan_series(parse_series_request(body)).to_json())
 
 
 @pages.route("/schedule", methods=["GET", "POST"])

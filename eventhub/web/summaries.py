@@ -11,17 +11,22 @@ from eventhub.extensions import db
 from eventhub.models import Event, Summary, is_public_id
 from eventhub.services import summaries
 from eventhub.web.auth import api_event, organizer_required, page_event
-from eventhub.web.errors import ApiError, json_object
+from eventhub.web.errors import ApiError
+from eventhub.web.openapi import ORGANIZER_READ, ORGANIZER_WRITE, described, parse_body
+from eventhub.web.schemas.common import JobStarted
+from eventhub.web.schemas.summaries import SummaryIn, SummaryOut
 
 api = Blueprint("summaries_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("summaries", __name__)
 
 
 @api.post("/events/<event_id>/summary")
+@described(json=SummaryIn, ok=(202, JobStarted), errors=ORGANIZER_WRITE, organizer=True, tags=("summary",))
 @organizer_required
 def send_summary(event_id: str):
+    """Send the summary to every attendee not yet served."""
     event = api_event(event_id)
-    notes, items = parse_summary_request(json_object())
+    notes, items = parse_summary_request(parse_body(SummaryIn).model_dump(exclude_unset=True))
     try:
         job_id = summaries.start_sending(event, notes, items, owner=g.organizer.id)
     except summaries.SummaryAlreadySent as refused:
@@ -30,8 +35,10 @@ def send_summary(event_id: str):
 
 
 @api.get("/events/<event_id>/summary")
+@described(ok=(200, SummaryOut), errors=ORGANIZER_READ, organizer=True, tags=("summary",))
 @organizer_required
 def get_summary(event_id: str):
+    """The summary as it stands (draft, sending or sent)."""
     return jsonify(summaries.summary_json(api_event(event_id)))
 
 

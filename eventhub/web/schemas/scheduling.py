@@ -1,0 +1,94 @@
+"""Fair meeting times: `POST /api/v1/suggestions` and `POST /api/v1/series` (the engine checks the bounds)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from eventhub.web.schemas.common import Answer, Email, Instant, RequestBody
+
+
+class BusyIn(RequestBody):
+    start: Instant
+    end: Instant
+
+
+class SchedulingGroup(RequestBody):
+    name: str
+    timezone: str = Field(description="IANA zone name")
+    work_start: str = Field(description="HH:MM local; a window may cross midnight", examples=["09:00"])
+    work_end: str = Field(examples=["17:00"])
+    workdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] | None = Field(
+        default=None, description="defaults to Monday-Friday")
+    holidays: str | None = Field(default=None, description="ISO country code", examples=["US"])
+    headcount: int = 1
+    busy: list[BusyIn] | None = None
+    calendars: list[Email] | None = Field(default=None, description="read from Google Calendar when configured")
+
+
+class SuggestionsIn(RequestBody):
+    groups: list[SchedulingGroup]
+    duration_minutes: int
+    from_: Instant = Field(alias="from")
+    to: Instant
+    step_minutes: int = 15
+    limit: int = 5
+    history: bool = Field(default=True, description="false: the organizer's earlier town halls do not count")
+
+
+class SeriesIn(RequestBody):
+    groups: list[SchedulingGroup]
+    duration_minutes: int
+    from_: Instant = Field(alias="from")
+    to: Instant | None = None
+    count: int
+    every: Literal["week", "2 weeks", "month"]
+    step_minutes: int = 15
+    history: bool = True
+
+
+class GroupPain(Answer):
+    name: str
+    local_start: str
+    local_end: str
+    pain: float
+    outside_minutes: int
+    workday: bool
+    holiday: str | None
+    night: bool
+
+
+class Suggestion(Answer):
+    start: Instant
+    end: Instant
+    max_pain: float
+    total_pain: float
+    groups: list[GroupPain]
+
+
+class LedgerRow(Answer):
+    name: str
+    pain: float
+    events: int
+
+
+class Suggestions(Answer):
+    suggestions: list[Suggestion]
+    ledger: list[LedgerRow] | None = Field(default=None, description="absent when `history` is false")
+
+
+class Burden(Answer):
+    name: str
+    pain: float
+
+
+class Fairness(Answer):
+    jain: float = Field(ge=0, le=1)
+
+
+class Series(Answer):
+    occurrences: list[Suggestion]
+    burden: list[Burden]
+    fairness: Fairness
+    ledger: list[LedgerRow] | None = None
