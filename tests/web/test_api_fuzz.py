@@ -31,7 +31,7 @@ NOT_YET_ON_THIS_BRANCH = [
     "AttendeeRow.proposed_end",
 ]
 SEED = 1012026
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 25
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 PASSWORD = "fuzzing organizer password"
 

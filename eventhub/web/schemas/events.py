@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from eventhub.domain.events import EVERY_CHOICES, MAX_ATTENDEES, MAX_DESCRIPTION, MAX_OCCURRENCES, MAX_TITLE
 from eventhub.web.schemas.common import Answer, ChangeBody, Email, Instant, RequestBody
@@ -28,6 +28,11 @@ class AttendeeIn(RequestBody):
 class EventIn(RequestBody):
     """A new town hall: `start`, or `occurrences` for a series."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "title": "Q1 Town Hall", "description": "Agenda", "start": "2030-03-02T23:30:00Z", "duration_minutes": 60,
+        "timezone": "America/New_York", "groups": [{"name": "Manila", "timezone": "Asia/Manila"}],
+        "attendees": [{"email": "ana@example.com", "name": "Ana", "group": "Manila"}], "moderation": False}]})
+
     title: str = Field(max_length=MAX_TITLE)
     description: str | None = Field(default="", max_length=MAX_DESCRIPTION)
     start: Instant | None = None
@@ -43,6 +48,9 @@ class EventIn(RequestBody):
 
 class EventChange(ChangeBody):
     """Only the fields present change; a changed time re-sends every invite with a higher SEQUENCE."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"title": "Q1 Town Hall (moved)",
+                                                               "start": "2030-03-03T23:30:00Z"}]})
 
     title: str = Field(default=None, max_length=MAX_TITLE)
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)

@@ -11,7 +11,8 @@ from eventhub.web.schemas.common import Answer, ChangeBody, Instant, RequestBody
 
 
 class QuestionIn(RequestBody):
-    text: str = Field(description=f"at least 3 characters; over {MAX_LENGTH} answers 413")
+    text: str = Field(description=f"at least 3 characters; over {MAX_LENGTH} answers 413",
+                      examples=["Will the Manila office get its own town hall slot?"])
 
 
 class QuestionAsked(Answer):
@@ -68,7 +69,8 @@ class ModerationIn(ChangeBody):
     """A status, an answer (which marks the question answered), or both."""
 
     status: Literal["visible", "hidden", "answered"] = None
-    answer: str | None = Field(default=None, description=f"over {MAX_ANSWER_LENGTH} characters answers 413")
+    answer: str | None = Field(default=None, description=f"over {MAX_ANSWER_LENGTH} characters answers 413",
+                               examples=["Yes, from the next quarter on."])
 
 
 class MergeIn(RequestBody):

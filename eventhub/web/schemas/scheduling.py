@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from eventhub.web.schemas.common import Answer, Email, Instant, RequestBody
 
@@ -27,7 +27,17 @@ class SchedulingGroup(RequestBody):
     calendars: list[Email] | None = Field(default=None, description="read from Google Calendar when configured")
 
 
+EXAMPLE_GROUPS = [
+    {"name": "New York", "timezone": "America/New_York", "work_start": "09:00", "work_end": "17:00",
+     "workdays": ["mon", "tue", "wed", "thu", "fri"], "holidays": "US", "headcount": 40,
+     "busy": [{"start": "2030-03-05T15:00:00Z", "end": "2030-03-05T16:00:00Z"}]},
+    {"name": "Manila", "timezone": "Asia/Manila", "work_start": "21:00", "work_end": "06:00", "holidays": "PH"}]
+
+
 class SuggestionsIn(RequestBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "groups": EXAMPLE_GROUPS, "duration_minutes": 60, "from": "2030-03-04T00:00:00Z",
+        "to": "2030-03-09T00:00:00Z", "step_minutes": 15, "limit": 5}]})
     groups: list[SchedulingGroup]
     duration_minutes: int
     from_: Instant = Field(alias="from")
@@ -38,6 +48,9 @@ class SuggestionsIn(RequestBody):
 
 
 class SeriesIn(RequestBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "groups": EXAMPLE_GROUPS, "duration_minutes": 60, "from": "2030-03-04T00:00:00Z", "count": 4,
+        "every": "week"}]})
     groups: list[SchedulingGroup]
     duration_minutes: int
     from_: Instant = Field(alias="from")

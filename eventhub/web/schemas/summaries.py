@@ -11,7 +11,7 @@ from eventhub.web.schemas.common import Answer, RequestBody
 
 
 class SummaryIn(RequestBody):
-    notes: str | None = Field(default="", max_length=MAX_NOTES)
+    notes: str | None = Field(default="", max_length=MAX_NOTES, examples=["Thanks for joining."])
     action_items: list[str] | None = Field(default=[], max_length=MAX_ACTION_ITEMS,
                                            description=f"each at most {MAX_ACTION_ITEM} characters")
 
