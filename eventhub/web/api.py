@@ -10,7 +10,7 @@ from sqlalchemy import text
 from eventhub.extensions import db, jobs
 from eventhub.web.auth import organizer_required
 from eventhub.web.errors import ApiError
-from eventhub.web.openapi import described, document
+from eventhub.web.openapi import described, document, shaped
 from eventhub.web.schemas.common import JobStatus
 from eventhub.web.schemas.service import Health, HealthDown
 
@@ -25,7 +25,7 @@ def health():
     body = {"status": "ok", "database": "ok", "jobs": "redis" if jobs.uses_redis else "in-process"}
     if jobs.uses_redis:
         jobs.connection.ping()
-    return jsonify(body)
+    return shaped(Health, body)
 
 
 @bp.get("/jobs/<job_id>")
@@ -36,7 +36,7 @@ def job_status(job_id: str):
     described = jobs.status(job_id) if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", job_id) else None
     if described is None or described.pop("owner") != g.organizer.id:
         raise ApiError(404, "No such job.")
-    return jsonify(described)
+    return shaped(JobStatus, described)
 
 
 @bp.get("/openapi.json")

@@ -22,7 +22,7 @@ from eventhub.services import organizers, questions, summaries
 from eventhub.services.invites import calendar_event, invite_context
 from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError
-from eventhub.web.openapi import ORGANIZER_READ, ORGANIZER_WRITE, described, parse_body
+from eventhub.web.openapi import ORGANIZER_READ, ORGANIZER_WRITE, described, parse_body, shaped
 from eventhub.web.schemas.events import AttendeeList, EventChange, EventIn, EventList, EventOut
 
 api = Blueprint("events_api", __name__, url_prefix="/api/v1")
@@ -39,7 +39,7 @@ def create_event():
     """Create a town hall; every attendee is sent an invite holding their personal question link."""
     draft = parse_event_request(parse_body(EventIn).model_dump(exclude_unset=True), now=utcnow())
     event, _ = event_service.create_event(g.organizer, draft)
-    return jsonify(event_service.event_json(event)), 201
+    return shaped(EventOut, event_service.event_json(event), 201)
 
 
 @api.get("/events")
@@ -47,7 +47,8 @@ def create_event():
 @organizer_required
 def list_events():
     """The organizer's town halls."""
-    return jsonify({"events": [event_service.event_json(event) for event in event_service.events_of(g.organizer)]})
+    events = event_service.events_of(g.organizer)
+    return shaped(EventList, {"events": [event_service.event_json(event) for event in events]})
 
 
 @api.get("/events/<event_id>")
@@ -55,7 +56,7 @@ def list_events():
 @organizer_required
 def get_event(event_id: str):
     """One town hall with its invites' and answers' counts."""
-    return jsonify(event_service.event_json(api_event(event_id)))
+    return shaped(EventOut, event_service.event_json(api_event(event_id)))
 
 
 @api.patch("/events/<event_id>")
@@ -75,7 +76,7 @@ def change_event(event_id: str):
             raise ApiError(409, "Questions for this town hall are closed for good.", field="questions_close")
         changed = replace(changed, questions_close=event.questions_close)
     event_service.update_event(event, changed, attendees_given="attendees" in payload)
-    return jsonify(event_service.event_json(event))
+    return shaped(EventOut, event_service.event_json(event))
 
 
 @api.delete("/events/<event_id>")
@@ -85,7 +86,7 @@ def cancel_event(event_id: str):
     """Cancel a town hall: every attendee is sent METHOD:CANCEL."""
     event = api_event(event_id)
     event_service.cancel_event(event)
-    return jsonify(event_service.event_json(event))
+    return shaped(EventOut, event_service.event_json(event))
 
 
 @api.get("/events/<event_id>/attendees")
@@ -93,7 +94,7 @@ def cancel_event(event_id: str):
 @organizer_required
 def list_attendees(event_id: str):
     """Every attendee with their answer and the state of their latest message."""
-    return jsonify({"attendees": attendee_rows(api_event(event_id))})
+    return shaped(AttendeeList, {"attendees": attendee_rows(api_event(event_id))})
 
 
 @api.get("/events/<event_id>/invite.ics")

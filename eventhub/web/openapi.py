@@ -11,7 +11,7 @@ import copy
 from typing import TypeVar
 
 import pydantic
-from flask import current_app
+from flask import current_app, jsonify
 from spectree import Response, SecurityScheme, SpecTree
 from spectree.metadata import register_validated_function
 from spectree.models import SecuritySchemeData
@@ -77,6 +77,14 @@ def parse_body(model: type[Model]) -> Model:
     except pydantic.ValidationError as invalid:
         first = invalid.errors(include_url=False, include_input=False)[0]
         raise ApiError(422, first["msg"], field=field_path(first["loc"]) or "body") from None
+
+
+def shaped(model: type[pydantic.BaseModel], data, status: int = 200):
+    """`data` serialized as `model` (the document's schema for this answer) into a JSON response with `status`;
+    fields the model does not name are kept, after the named ones."""
+    response = jsonify(model.model_validate(data).model_dump(mode="json"))
+    response.status_code = status
+    return response
 
 
 def field_path(location: tuple) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from eventhub.domain.errors import InvalidField
@@ -16,7 +16,15 @@ from eventhub.domain.questions import TextTooLong, spreadsheet_safe
 from eventhub.services import questions
 from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError
-from eventhub.web.openapi import ATTENDEE_READ, ATTENDEE_WRITE, ORGANIZER_READ, ORGANIZER_WRITE, described, parse_body
+from eventhub.web.openapi import (
+    ATTENDEE_READ,
+    ATTENDEE_WRITE,
+    ORGANIZER_READ,
+    ORGANIZER_WRITE,
+    described,
+    parse_body,
+    shaped,
+)
 from eventhub.web.schemas.questions import (
     Board,
     BoardHeaders,
@@ -59,7 +67,7 @@ def _attendee_action(action):
            HTTP_304=(None, "the board is unchanged since the `ETag` given in `If-None-Match`"))
 def board(token: str):
     """The attendee's question board, most votes first."""
-    return jsonify(_board(token).listing())
+    return shaped(Board, _board(token).listing())
 
 
 @api.post("/ask/<token>/questions")
@@ -69,7 +77,7 @@ def ask(token: str):
     attendee_board = _board(token)
     text = parse_body(QuestionIn).text
     question = _attendee_action(lambda: attendee_board.ask(text))
-    return jsonify({"id": question.id, "status": question.status}), 201
+    return shaped(QuestionAsked, {"id": question.id, "status": question.status}, 201)
 
 
 @api.post("/ask/<token>/questions/<question_id>/vote")
@@ -77,7 +85,7 @@ def ask(token: str):
 def vote(token: str, question_id: str):
     """Vote for a question; a second vote by the same link does not count."""
     attendee_board = _board(token)
-    return jsonify({"votes": _attendee_action(lambda: attendee_board.vote(question_id))})
+    return shaped(VoteCount, {"votes": _attendee_action(lambda: attendee_board.vote(question_id))})
 
 
 @api.delete("/ask/<token>/questions/<question_id>/vote")
@@ -85,7 +93,7 @@ def vote(token: str, question_id: str):
 def unvote(token: str, question_id: str):
     """Take this link's vote back."""
     attendee_board = _board(token)
-    return jsonify({"votes": _attendee_action(lambda: attendee_board.unvote(question_id))})
+    return shaped(VoteCount, {"votes": _attendee_action(lambda: attendee_board.unvote(question_id))})
 
 
 # --- moderation API --------------------------------------------------------------------------------------
@@ -96,7 +104,7 @@ def unvote(token: str, question_id: str):
 @organizer_required
 def moderation_list(event_id: str):
     """Every question of the town hall, any status."""
-    return jsonify({"questions": questions.moderation_list(api_event(event_id))})
+    return shaped(ModerationList, {"questions": questions.moderation_list(api_event(event_id))})
 
 
 def _own_question(question_id: str):
@@ -118,7 +126,7 @@ def moderate(question_id: str):
         questions.moderate(question, change)
     except TextTooLong as too_long:
         raise ApiError(413, too_long.message, field=too_long.field) from None
-    return jsonify(_row(question))
+    return shaped(ModeratedQuestion, _row(question))
 
 
 @api.post("/questions/<question_id>/merge")
@@ -128,7 +136,7 @@ def merge(question_id: str):
     """Fold a duplicate into another question; votes are united, nobody counted twice."""
     question = _own_question(question_id)
     target = questions.merge(question, parse_body(MergeIn).into)
-    return jsonify(_row(target))
+    return shaped(ModeratedQuestion, _row(target))
 
 
 def _row(question) -> dict:

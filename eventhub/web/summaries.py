@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from eventhub.domain.errors import InvalidField
@@ -12,7 +12,7 @@ from eventhub.models import Event, Summary, is_public_id
 from eventhub.services import summaries
 from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError
-from eventhub.web.openapi import ORGANIZER_READ, ORGANIZER_WRITE, described, parse_body
+from eventhub.web.openapi import ORGANIZER_READ, ORGANIZER_WRITE, described, parse_body, shaped
 from eventhub.web.schemas.common import JobStarted
 from eventhub.web.schemas.summaries import SummaryIn, SummaryOut
 
@@ -31,7 +31,7 @@ def send_summary(event_id: str):
         job_id = summaries.start_sending(event, notes, items, owner=g.organizer.id)
     except summaries.SummaryAlreadySent as refused:
         raise ApiError(409, f"No summary can be sent: {refused}; every attendee gets it once.") from None
-    return jsonify({"job_id": job_id}), 202
+    return shaped(JobStarted, {"job_id": job_id}, 202)
 
 
 @api.get("/events/<event_id>/summary")
@@ -39,7 +39,7 @@ def send_summary(event_id: str):
 @organizer_required
 def get_summary(event_id: str):
     """The summary as it stands (draft, sending or sent)."""
-    return jsonify(summaries.summary_json(api_event(event_id)))
+    return shaped(SummaryOut, summaries.summary_json(api_event(event_id)))
 
 
 @pages.get("/events/<event_id>/summary")

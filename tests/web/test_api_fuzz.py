@@ -25,13 +25,10 @@ from tests.conftest import ROOT, free_port
 NOT_YET_ON_THIS_BRANCH = [
     "POST /api/v1/events/{event_id}/attendees",
     "POST /api/v1/events/{event_id}/invites/resend",
-    "EventOut.responses",
-    "AttendeeRow.response",
-    "AttendeeRow.proposed_start",
-    "AttendeeRow.proposed_end",
 ]
-SEED = 1012026
-MAX_EXAMPLES = 25
+# Fixed, so CI runs the same requests every time; FUZZ_SEED / FUZZ_EXAMPLES explore further by hand.
+SEED = int(os.environ.get("FUZZ_SEED", "1012026"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 PASSWORD = "fuzzing organizer password"
 

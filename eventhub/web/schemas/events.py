@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from eventhub.domain.events import EVERY_CHOICES, MAX_ATTENDEES, MAX_DESCRIPTION, MAX_OCCURRENCES, MAX_TITLE
 from eventhub.web.schemas.common import Answer, ChangeBody, Email, Instant, RequestBody
@@ -111,6 +111,16 @@ class EventOut(Answer):
     responses: ResponseCounts
     job_id: str | None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _counts_before_answers_are_read(cls, data):
+        """Until the attendees' answers are read on this branch (the IMAP RSVPs), every attendee still needs to
+        act: a placeholder that gives way as soon as the event's data carry `responses`."""
+        if isinstance(data, dict) and "responses" not in data:
+            data = {**data, "responses": {"accepted": 0, "declined": 0, "tentative": 0,
+                                          "needs_action": data.get("attendees", 0)}}
+        return data
+
 
 class EventList(Answer):
     events: list[EventOut]
@@ -125,14 +135,17 @@ class InviteState(Answer):
 
 
 class AttendeeRow(Answer):
+    # Required in the document; the defaults hold until attendees' answers are read on this branch.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     email: str
     name: str
     group: str
     timezone: str
     removed: bool
-    response: Literal["accepted", "declined", "tentative", "needs-action"]
-    proposed_start: Instant | None
-    proposed_end: Instant | None
+    response: Literal["accepted", "declined", "tentative", "needs-action"] = "needs-action"
+    proposed_start: Instant | None = None
+    proposed_end: Instant | None = None
     invite: InviteState | None
 
 
