@@ -49,7 +49,7 @@ class Board(Answer):
 
 
 class BoardHeaders(RequestBody):
-    if_none_match: str | None = Field(default=None, alias="If-None-Match")
+    if_none_match: str = Field(default="", alias="If-None-Match", description="the `ETag` of the board last read")
 
 
 class ModeratedQuestion(Answer):

@@ -9,18 +9,24 @@ from pydantic import ConfigDict, Field
 from eventhub.web.schemas.common import Answer, Email, Instant, RequestBody
 
 
-class BusyIn(RequestBody):
+class PlanningBody(RequestBody):
+    """The engine reads these bodies itself after this check, keys this model does not name included."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class BusyIn(PlanningBody):
     start: Instant
     end: Instant
 
 
-class SchedulingGroup(RequestBody):
+class SchedulingGroup(PlanningBody):
     name: str
     timezone: str = Field(description="IANA zone name")
     work_start: str = Field(description="HH:MM local; a window may cross midnight", examples=["09:00"])
     work_end: str = Field(examples=["17:00"])
-    workdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] | None = Field(
-        default=None, description="defaults to Monday-Friday")
+    workdays: list[str] | None = Field(default=None, description="distinct day names, mon..sun in any letter case; "
+                                                                 "defaults to Monday-Friday", examples=[["mon", "tue"]])
     holidays: str | None = Field(default=None, description="ISO country code", examples=["US"])
     headcount: int = 1
     busy: list[BusyIn] | None = None
@@ -34,7 +40,7 @@ EXAMPLE_GROUPS = [
     {"name": "Manila", "timezone": "Asia/Manila", "work_start": "21:00", "work_end": "06:00", "holidays": "PH"}]
 
 
-class SuggestionsIn(RequestBody):
+class SuggestionsIn(PlanningBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "groups": EXAMPLE_GROUPS, "duration_minutes": 60, "from": "2030-03-04T00:00:00Z",
         "to": "2030-03-09T00:00:00Z", "step_minutes": 15, "limit": 5}]})
@@ -47,7 +53,7 @@ class SuggestionsIn(RequestBody):
     history: bool = Field(default=True, description="false: the organizer's earlier town halls do not count")
 
 
-class SeriesIn(RequestBody):
+class SeriesIn(PlanningBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "groups": EXAMPLE_GROUPS, "duration_minutes": 60, "from": "2030-03-04T00:00:00Z", "count": 4,
         "every": "week"}]})
