@@ -173,6 +173,7 @@ class InProcessJobs:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eventhub-job")
         self._lock = threading.Lock()
         self._sweeper: threading.Thread | None = None
+        self._stop_sweeping = threading.Event()
         # Set by the dispatcher: puts due outbox tasks on this queue; returns seconds to the next one due.
         self.sweep = None
 
@@ -201,13 +202,16 @@ class InProcessJobs:
         self._sweeper.start()
 
     def _sweep_forever(self, sweep, interval: float) -> None:
-        while True:
+        while not self._stop_sweeping.is_set():
             try:
                 with self.app.app_context():
                     sweep()
             except Exception:  # the database may be away for a moment: the next sweep tries again
                 log.exception("outbox sweep failed; trying again in %.0f s", interval)
-            time.sleep(interval)
+            self._stop_sweeping.wait(interval)
+
+    def stop_sweeper(self) -> None:
+        self._stop_sweeping.set()
 
     def _run(self, local: _LocalJob, func, args, policy: JobPolicy, attempt: int) -> None:
         """One attempt; a failure with retries left is run again after its interval, as RQ would, on a

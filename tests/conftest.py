@@ -68,6 +68,10 @@ def settings(database_url, tmp_path) -> dict:
         "SMTP_HOST": None,
         "EVENTHUB_BASE_URL": "http://eventhub.test",
         "MAIL_FROM": "townhall@eventhub.test",
+        # No sweeping thread in a test's app, even one that turns TESTING off: tests drive the outbox
+        # themselves (`jobs.wait_local()`, `dispatch.sweep()`), and the embedded default's thread is tested
+        # in the processes that run it.
+        "OUTBOX_SWEEP_SECONDS": 0,
     }
 
 

@@ -1,4 +1,6 @@
-"""Errors the domain raises for input it cannot accept."""
+"""Errors the domain raises for input it cannot accept, and the one check every stored text passes."""
+
+import re
 
 
 class InvalidField(ValueError):
@@ -10,12 +12,16 @@ class InvalidField(ValueError):
         self.message = message
 
 
-# Control characters other than tab and newlines: meaningless in text, and PostgreSQL refuses NUL outright.
-_CONTROL = frozenset(chr(code) for code in [*range(0, 9), 11, 12, *range(14, 32), 127])
+# Control characters other than tab and newlines (C0, DEL, C1) and lone surrogate halves: meaningless in text,
+# unencodable as UTF-8 (surrogates), refused by PostgreSQL (NUL), and able to break an email or a calendar line.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# Unicode's line and paragraph separators end a line in JavaScript and some mail readers: stored as a newline.
+_SEPARATORS = str.maketrans({"\u2028": "\n", "\u2029": "\n"})
 
 
 def refuse_control_characters(text: str, field: str) -> str:
-    """`text` unchanged, or InvalidField if it holds a control character."""
-    if not _CONTROL.isdisjoint(text):
-        raise InvalidField(field, "must not contain control characters")
-    return text
+    """`text` with U+2028/U+2029 stored as newlines, or InvalidField naming `field` if it holds a control
+    character (other than tab and newlines) or a lone surrogate."""
+    if _UNSAFE.search(text):
+        raise InvalidField(field, "must not contain control characters or unpaired surrogates")
+    return text.translate(_SEPARATORS)

@@ -43,7 +43,7 @@ def parse_summary_request(payload: object) -> tuple[str, tuple[str, ...]]:
         raise InvalidField("notes", "must be text")
     if len(notes) > MAX_NOTES:
         raise InvalidField("notes", f"must be at most {MAX_NOTES} characters")
-    refuse_control_characters(notes, "notes")
+    notes = refuse_control_characters(notes, "notes")
     items = payload.get("action_items", [])
     if items is None:
         items = []
@@ -57,7 +57,7 @@ def parse_summary_request(payload: object) -> tuple[str, tuple[str, ...]]:
             raise InvalidField(f"action_items[{index}]", "must be text")
         if len(item) > MAX_ACTION_ITEM:
             raise InvalidField(f"action_items[{index}]", f"must be at most {MAX_ACTION_ITEM} characters")
-        refuse_control_characters(item, f"action_items[{index}]")
+        item = refuse_control_characters(item, f"action_items[{index}]")
         if item.strip():
             cleaned.append(item.strip())
     return notes.strip(), tuple(cleaned)

@@ -23,7 +23,10 @@ from eventhub.services.calendars import calendar_event
 from eventhub.services.invites import invite_context
 from eventhub.web.api import job_json
 from eventhub.web.auth import api_event, organizer_required, page_event
-from eventhub.web.errors import ApiError, json_object
+from eventhub.web.errors import ApiError
+from eventhub.web.openapi import ORGANIZER_READ, ORGANIZER_WRITE, described, parse_body, shaped
+from eventhub.web.schemas.common import JobStarted
+from eventhub.web.schemas.events import AttendeeList, EventChange, EventIn, EventList, EventOut
 
 api = Blueprint("events_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("events", __name__)
@@ -33,32 +36,41 @@ pages = Blueprint("events", __name__)
 
 
 @api.post("/events")
+@described(json=EventIn, ok=(201, EventOut), errors=ORGANIZER_WRITE, organizer=True, tags=("events",))
 @organizer_required
 def create_event():
-    draft = parse_event_request(json_object(), now=utcnow())
+    """Create a town hall; every attendee is sent an invite holding their personal question link."""
+    draft = parse_event_request(parse_body(EventIn).model_dump(exclude_unset=True), now=utcnow())
     event, _ = event_service.create_event(g.organizer, draft)
-    return jsonify(event_service.event_json(event)), 201
+    return shaped(EventOut, event_service.event_json(event), 201)
 
 
 @api.get("/events")
+@described(ok=(200, EventList), errors=(401,), organizer=True, tags=("events",))
 @organizer_required
 def list_events():
-    return jsonify({"events": [event_service.event_json(event) for event in event_service.events_of(g.organizer)]})
+    """The organizer's town halls."""
+    events = event_service.events_of(g.organizer)
+    return shaped(EventList, {"events": [event_service.event_json(event) for event in events]})
 
 
 @api.get("/events/<event_id>")
+@described(ok=(200, EventOut), errors=ORGANIZER_READ, organizer=True, tags=("events",))
 @organizer_required
 def get_event(event_id: str):
-    return jsonify(event_service.event_json(api_event(event_id)))
+    """One town hall with its invites' and answers' counts."""
+    return shaped(EventOut, event_service.event_json(api_event(event_id)))
 
 
 @api.patch("/events/<event_id>")
+@described(json=EventChange, ok=(200, EventOut), errors=ORGANIZER_WRITE, organizer=True, tags=("events",))
 @organizer_required
 def change_event(event_id: str):
+    """Change a town hall; a changed time re-sends every invite with a higher SEQUENCE."""
     event = api_event(event_id)
     if event.status == "cancelled":
         raise ApiError(409, "The town hall is cancelled; create a new one instead.")
-    payload = json_object()
+    payload = parse_body(EventChange).model_dump(exclude_unset=True)
     now = utcnow()
     changed = apply_event_changes(event_service.draft_of(event), payload, now=now)
     if event.questions_close <= now and changed.questions_close != event.questions_close:
@@ -67,32 +79,39 @@ def change_event(event_id: str):
             raise ApiError(409, "Questions for this town hall are closed for good.", field="questions_close")
         changed = replace(changed, questions_close=event.questions_close)
     event_service.update_event(event, changed, attendees_given="attendees" in payload)
-    return jsonify(event_service.event_json(event))
+    return shaped(EventOut, event_service.event_json(event))
 
 
 @api.delete("/events/<event_id>")
+@described(ok=(200, EventOut), errors=(401, 404, 409, 503), organizer=True, tags=("events",))
 @organizer_required
 def cancel_event(event_id: str):
+    """Cancel a town hall: every attendee is sent METHOD:CANCEL."""
     event = api_event(event_id)
     event_service.cancel_event(event)
-    return jsonify(event_service.event_json(event))
+    return shaped(EventOut, event_service.event_json(event))
 
 
 @api.post("/events/<event_id>/invites/resend")
+@described(ok=(202, JobStarted), errors=(401, 404, 503), organizer=True, tags=("events",))
 @organizer_required
 def resend_invites(event_id: str):
     """Send the current invitation (or cancellation) to every attendee whose latest message was not
     delivered, and to nobody else."""
-    return jsonify({"job_id": event_service.resend_invites(api_event(event_id))}), 202
+    return shaped(JobStarted, {"job_id": event_service.resend_invites(api_event(event_id))}, 202)
 
 
 @api.get("/events/<event_id>/attendees")
+@described(ok=(200, AttendeeList), errors=ORGANIZER_READ, organizer=True, tags=("events",))
 @organizer_required
 def list_attendees(event_id: str):
-    return jsonify({"attendees": attendee_rows(api_event(event_id))})
+    """Every attendee with their answer and the state of their latest message."""
+    return shaped(AttendeeList, {"attendees": attendee_rows(api_event(event_id))})
 
 
 @api.get("/events/<event_id>/invite.ics")
+@described(ok=(200, (None, "the town hall as `text/calendar` (METHOD:PUBLISH)")), errors=(401, 404),
+           organizer=True, tags=("events",))
 def download_invite(event_id: str):
     """The town hall as a calendar file to import (METHOD:PUBLISH): Bearer token or a signed-in session."""
     organizer = _bearer_organizer() or (current_user if current_user.is_authenticated else None)

@@ -8,14 +8,34 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.questions import TextTooLong, spreadsheet_safe
 from eventhub.services import questions
 from eventhub.web.auth import api_event, organizer_required, page_event
-from eventhub.web.errors import ApiError, json_object
+from eventhub.web.errors import ApiError
+from eventhub.web.openapi import (
+    ATTENDEE_READ,
+    ATTENDEE_WRITE,
+    ORGANIZER_READ,
+    ORGANIZER_WRITE,
+    described,
+    parse_body,
+    shaped,
+)
+from eventhub.web.schemas.questions import (
+    Board,
+    BoardHeaders,
+    MergeIn,
+    ModeratedQuestion,
+    ModerationIn,
+    ModerationList,
+    QuestionAsked,
+    QuestionIn,
+    VoteCount,
+)
 
 api = Blueprint("questions_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("questions", __name__)
@@ -43,37 +63,48 @@ def _attendee_action(action):
 
 
 @api.get("/ask/<token>")
+@described(ok=(200, Board), errors=ATTENDEE_READ, headers=BoardHeaders, organizer=False, tags=("questions",),
+           HTTP_304=(None, "the board is unchanged since the `ETag` given in `If-None-Match`"))
 def board(token: str):
-    return jsonify(_board(token).listing())
+    """The attendee's question board, most votes first."""
+    return shaped(Board, _board(token).listing())
 
 
 @api.post("/ask/<token>/questions")
+@described(json=QuestionIn, ok=(201, QuestionAsked), errors=ATTENDEE_WRITE, organizer=False, tags=("questions",))
 def ask(token: str):
+    """Ask a question anonymously; it waits for the moderator when moderation is on."""
     attendee_board = _board(token)
-    body = json_object()
-    question = _attendee_action(lambda: attendee_board.ask(body.get("text")))
-    return jsonify({"id": question.id, "status": question.status}), 201
+    text = parse_body(QuestionIn).text
+    question = _attendee_action(lambda: attendee_board.ask(text))
+    return shaped(QuestionAsked, {"id": question.id, "status": question.status}, 201)
 
 
 @api.post("/ask/<token>/questions/<question_id>/vote")
+@described(ok=(200, VoteCount), errors=(404, 409, 429, 503), organizer=False, tags=("questions",))
 def vote(token: str, question_id: str):
+    """Vote for a question; a second vote by the same link does not count."""
     attendee_board = _board(token)
-    return jsonify({"votes": _attendee_action(lambda: attendee_board.vote(question_id))})
+    return shaped(VoteCount, {"votes": _attendee_action(lambda: attendee_board.vote(question_id))})
 
 
 @api.delete("/ask/<token>/questions/<question_id>/vote")
+@described(ok=(200, VoteCount), errors=(404, 409, 429, 503), organizer=False, tags=("questions",))
 def unvote(token: str, question_id: str):
+    """Take this link's vote back."""
     attendee_board = _board(token)
-    return jsonify({"votes": _attendee_action(lambda: attendee_board.unvote(question_id))})
+    return shaped(VoteCount, {"votes": _attendee_action(lambda: attendee_board.unvote(question_id))})
 
 
 # --- moderation API --------------------------------------------------------------------------------------
 
 
 @api.get("/events/<event_id>/questions")
+@described(ok=(200, ModerationList), errors=ORGANIZER_READ, organizer=True, tags=("moderation",))
 @organizer_required
 def moderation_list(event_id: str):
-    return jsonify({"questions": questions.moderation_list(api_event(event_id))})
+    """Every question of the town hall, any status."""
+    return shaped(ModerationList, {"questions": questions.moderation_list(api_event(event_id))})
 
 
 def _own_question(question_id: str):
@@ -84,25 +115,31 @@ def _own_question(question_id: str):
 
 
 @api.patch("/questions/<question_id>")
+@described(json=ModerationIn, ok=(200, ModeratedQuestion), errors=ORGANIZER_WRITE, organizer=True,
+           tags=("moderation",))
 @organizer_required
 def moderate(question_id: str):
+    """Approve, hide or answer a question."""
     question = _own_question(question_id)
+    change = parse_body(ModerationIn).model_dump(exclude_unset=True)
     try:
-        questions.moderate(question, json_object())
+        questions.moderate(question, change)
     except TextTooLong as too_long:
         raise ApiError(413, too_long.message, field=too_long.field) from None
-    return jsonify(_row(question))
+    return shaped(ModeratedQuestion, _row(question))
 
 
 @api.post("/questions/<question_id>/merge")
+@described(json=MergeIn, ok=(200, ModeratedQuestion), errors=ORGANIZER_WRITE, organizer=True, tags=("moderation",))
 @organizer_required
 def merge(question_id: str):
+    """Fold a duplicate into another question; votes are united, nobody counted twice."""
     question = _own_question(question_id)
     try:
-        target = questions.merge(question, json_object().get("into"))
+        target = questions.merge(question, parse_body(MergeIn).into)
     except questions.QuestionsClosed as closed:
         raise ApiError(409, f"{closed}.") from None
-    return jsonify(_row(target))
+    return shaped(ModeratedQuestion, _row(target))
 
 
 def _row(question) -> dict:

@@ -19,7 +19,9 @@ from eventhub.domain.scheduling import parse_series_request, parse_suggestion_re
 from eventhub.services.calendar_busy import CalendarUnavailable
 from eventhub.services.scheduling import plan_recurring, suggest_times
 from eventhub.web.auth import organizer_required
-from eventhub.web.errors import ApiError, json_object
+from eventhub.web.errors import ApiError
+from eventhub.web.openapi import described, parse_body
+from eventhub.web.schemas.scheduling import Series, SeriesIn, Suggestions, SuggestionsIn
 
 api = Blueprint("scheduling_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("scheduling", __name__)
@@ -28,10 +30,12 @@ MAX_FORM_GROUPS = 50
 
 
 @api.post("/suggestions")
+@described(json=SuggestionsIn, ok=(200, Suggestions), errors=(400, 401, 413, 422), organizer=True,
+           tags=("scheduling",))
 @organizer_required
 def suggestions():
     """The best meeting times for one town hall, best first, with the organizer's burden ledger."""
-    plan_request = parse_suggestion_request(json_object())
+    plan_request = parse_suggestion_request(parse_body(SuggestionsIn).model_dump(by_alias=True, exclude_unset=True))
     plan = _unless_calendar_down(suggest_times, g.organizer.id, plan_request)
     body = {"suggestions": [suggestion.to_json() for suggestion in plan.suggestions]}
     if plan.ledger is not None:
@@ -40,10 +44,12 @@ def suggestions():
 
 
 @api.post("/series")
+@described(json=SeriesIn, ok=(200, Series), errors=(400, 401, 413, 422), organizer=True, tags=("scheduling",))
 @organizer_required
 def series():
     """One occurrence per period, with the inconvenience shared out over the series and the ledger."""
-    recurring = _unless_calendar_down(plan_recurring, g.organizer.id, parse_series_request(json_object()))
+    recurring = _unless_calendar_down(plan_recurring, g.organizer.id, parse_series_request(
+        parse_body(SeriesIn).model_dump(by_alias=True, exclude_unset=True)))
     body = recurring.plan.to_json()
     if recurring.ledger is not None:
         body["ledger"] = [entry.to_json() for entry in recurring.ledger]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from eventhub.domain.errors import InvalidField
@@ -11,28 +11,35 @@ from eventhub.extensions import db
 from eventhub.models import Event, Summary, is_public_id
 from eventhub.services import summaries
 from eventhub.web.auth import api_event, organizer_required, page_event
-from eventhub.web.errors import ApiError, json_object
+from eventhub.web.errors import ApiError
+from eventhub.web.openapi import ORGANIZER_READ, ORGANIZER_WRITE, described, parse_body, shaped
+from eventhub.web.schemas.common import JobStarted
+from eventhub.web.schemas.summaries import SummaryIn, SummaryOut
 
 api = Blueprint("summaries_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("summaries", __name__)
 
 
 @api.post("/events/<event_id>/summary")
+@described(json=SummaryIn, ok=(202, JobStarted), errors=ORGANIZER_WRITE, organizer=True, tags=("summary",))
 @organizer_required
 def send_summary(event_id: str):
+    """Send the summary to every attendee not yet served."""
     event = api_event(event_id)
-    notes, items = parse_summary_request(json_object())
+    notes, items = parse_summary_request(parse_body(SummaryIn).model_dump(exclude_unset=True))
     try:
         job_id = summaries.start_sending(event, notes, items, owner=g.organizer.id)
     except summaries.SummaryAlreadySent as refused:
         raise ApiError(409, f"No summary can be sent: {refused}; every attendee gets it once.") from None
-    return jsonify({"job_id": job_id}), 202
+    return shaped(JobStarted, {"job_id": job_id}, 202)
 
 
 @api.get("/events/<event_id>/summary")
+@described(ok=(200, SummaryOut), errors=ORGANIZER_READ, organizer=True, tags=("summary",))
 @organizer_required
 def get_summary(event_id: str):
-    return jsonify(summaries.summary_json(api_event(event_id)))
+    """The summary as it stands (draft, sending or sent)."""
+    return shaped(SummaryOut, summaries.summary_json(api_event(event_id)))
 
 
 @pages.get("/events/<event_id>/summary")
