@@ -52,6 +52,9 @@ def create_app(settings: dict | None = None):
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
     jobs.init_app(app)
+    from eventhub.services import board
+
+    board.init_app(app)
 
     from eventhub import cli, models  # noqa: F401  (models register their tables)
     from eventhub.domain.planner import pain_level

@@ -29,6 +29,7 @@ from eventhub.domain.questions import (
 )
 from eventhub.extensions import db
 from eventhub.models import Attendee, Event, Question, QuestionKey, Vote, is_public_id, utcnow
+from eventhub.services import board as shared_board
 from eventhub.services.events import find_attendee_by_token
 from eventhub.services.rate_limit import limiter
 
@@ -58,11 +59,19 @@ class Board:
         self.token = token
         self.attendee = attendee
         self.now = now or utcnow()
-        self.event: Event = db.session.get(Event, attendee.event_id)
-        self.open = window_open(self.event, self.now)
-        key = event_key(self.event) if self.open else None
+        self.event_id = attendee.event_id
+        self.snapshot = shared_board.snapshot_of(self.event_id)  # the board every link of the event shares
+        if self.snapshot is None:
+            raise NotFound("no such link")
+        self.open = self.snapshot.open_at(self.now) or window_open(self.event, self.now)
+        key = event_key(self.event_id) if self.open else None
         self.voter = voter_pseudonym(key, token) if key is not None else None
         self.rate_key = rate_key(key, token) if key is not None else None
+
+    @property
+    def event(self) -> Event:
+        """The event row, loaded only by the actions that need more than the snapshot."""
+        return db.session.get(Event, self.event_id)
 
     def ask(self, text: object) -> Question:
         text = clean_question(text)
@@ -83,6 +92,7 @@ class Board:
             raise RateLimited("too many votes from this link this hour")
         db.session.add(Vote(question_id=question.id, voter=self.voter, voter_group=_nameable_group(self.attendee),
                             created_hour=rounded_to_hour(self.now)))
+        shared_board.changed(self.event_id)
         try:
             db.session.commit()
         except IntegrityError:  # this link already voted: it still counts once
@@ -93,30 +103,27 @@ class Board:
         question = self._question(question_id)
         self._require_open()
         db.session.execute(delete(Vote).where(Vote.question_id == question.id, Vote.voter == self.voter))
+        shared_board.changed(self.event_id)
         db.session.commit()
         return vote_count(question.id)
 
-    def listing(self) -> dict:
-        questions = db.session.scalars(select(Question).where(
-            Question.event_id == self.event.id, Question.status.in_(("visible", "answered")),
-            Question.merged_into.is_(None))).all()
-        counts = _vote_counts([q.id for q in questions])
-        mine = set()
-        if self.voter is not None and questions:
-            mine = set(db.session.scalars(select(Vote.question_id).where(
-                Vote.voter == self.voter, Vote.question_id.in_([q.id for q in questions]))))
-        entries = board_order([BoardEntry(q.id, q.text, counts.get(q.id, 0), q.status, q.answer) for q in questions])
-        return {
-            "event": {"title": self.event.title, "start": zones.format_utc(self.event.start),
-                      "questions_close": zones.format_utc(self.event.questions_close), "open": self.open,
-                      "moderation": self.event.moderation},
-            "questions": [{"id": e.id, "text": e.text, "votes": e.votes, "status": e.status, "answer": e.answer,
-                           "voted": e.id in mine} for e in entries],
-        }
+    def my_votes(self) -> frozenset[str]:
+        """The questions on the board this link voted for: read per request, never stored or cached."""
+        if self.voter is None or not self.snapshot.question_ids:
+            return frozenset()
+        return frozenset(db.session.scalars(select(Vote.question_id).where(
+            Vote.voter == self.voter, Vote.question_id.in_(self.snapshot.question_ids))))
+
+    def listing(self, mine: frozenset[str] | None = None) -> dict:
+        """The board as this link sees it (the contract's shape)."""
+        mine = self.my_votes() if mine is None else mine
+        return shared_board.listing(self.snapshot, self.open, mine)
 
     def _question(self, question_id: str) -> Question:
+        if question_id not in self.snapshot.question_ids:  # the board shows only votable questions
+            raise NotFound("no such question")
         question = db.session.get(Question, question_id) if is_public_id(question_id) else None
-        if question is None or question.event_id != self.event.id or question.merged_into is not None \
+        if question is None or question.event_id != self.event_id or question.merged_into is not None \
                 or question.status not in ("visible", "answered"):
             raise NotFound("no such question")
         return question
@@ -135,17 +142,17 @@ def window_open(event: Event, now: datetime) -> bool:
     return True
 
 
-def event_key(event: Event) -> bytes:
+def event_key(event_id: str) -> bytes:
     """The event's pseudonym key, made on first use."""
-    row = db.session.get(QuestionKey, event.id)
+    row = db.session.get(QuestionKey, event_id)
     if row is None:
-        row = QuestionKey(event_id=event.id, key=os.urandom(32))
+        row = QuestionKey(event_id=event_id, key=os.urandom(32))
         db.session.add(row)
         try:
             db.session.commit()
         except IntegrityError:  # made meanwhile by a concurrent request
             db.session.rollback()
-            row = db.session.get(QuestionKey, event.id)
+            row = db.session.get(QuestionKey, event_id)
     return row.key
 
 

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.questions import TextTooLong, spreadsheet_safe
+from eventhub.services import board as shared_board
 from eventhub.services import questions
 from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError, json_object
@@ -44,7 +45,18 @@ def _attendee_action(action):
 
 @api.get("/ask/<token>")
 def board(token: str):
-    return jsonify(_board(token).listing())
+    """The link's board; `If-None-Match` with the current `ETag` answers 304 without building a body."""
+    attendee_board = _board(token)
+    mine = attendee_board.my_votes()
+    tag = shared_board.etag(attendee_board.snapshot, attendee_board.open, mine)
+    if request.if_none_match.contains(tag):
+        response = Response(status=304)
+    else:
+        response = Response(shared_board.listing_json(attendee_board.snapshot, attendee_board.open, mine),
+                            mimetype="application/json")
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = "private, no-cache"  # only this browser keeps it, and asks each time
+    return response
 
 
 @api.post("/ask/<token>/questions")
