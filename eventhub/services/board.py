@@ -68,8 +68,8 @@ class Snapshot:
     @classmethod
     def from_json(cls, text: str | bytes) -> Snapshot:
         data = json.loads(text)
-        return _snapshot(data["event_id"], data["version"], data["event"], datetime.fromisoformat(data["questions_close"]),
-                         data["cancelled"], data["questions"])
+        return _snapshot(data["event_id"], data["version"], data["event"],
+                         datetime.fromisoformat(data["questions_close"]), data["cancelled"], data["questions"])
 
 
 def _snapshot(event_id: str, version: int, event: dict, questions_close: datetime, cancelled: bool,

@@ -13,12 +13,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from eventhub.domain import zones
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.questions import (
     MIN_GROUP_FOR_BREAKDOWN,
-    BoardEntry,
-    board_order,
     clean_answer,
     clean_question,
     group_breakdown,
