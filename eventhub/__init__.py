@@ -59,12 +59,14 @@ def create_app(settings: dict | None = None):
     from eventhub import cli, models  # noqa: F401  (models register their tables)
     from eventhub.domain.planner import pain_level
     from eventhub.jobs import dispatch
-    from eventhub.web import api, auth, errors, events, pages, questions, scheduling, summaries
+    from eventhub.web import api, auth, board_stream, errors, events, pages, questions, scheduling, summaries
 
-    for blueprint in (api.bp, scheduling.api, events.api, questions.api, summaries.api):
+    board_stream.init_app(app)
+    for blueprint in (api.bp, scheduling.api, events.api, questions.api, summaries.api, board_stream.api):
         csrf.exempt(blueprint)  # the API authenticates by Bearer token, never by cookie
         app.register_blueprint(blueprint)
-    for blueprint in (auth.bp, pages.bp, scheduling.pages, events.pages, questions.pages, summaries.pages):
+    for blueprint in (auth.bp, pages.bp, scheduling.pages, events.pages, questions.pages, summaries.pages,
+                      board_stream.pages):
         app.register_blueprint(blueprint)
     app.add_template_filter(pain_level)
     app.register_blueprint(cli.bp)

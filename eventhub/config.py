@@ -38,10 +38,15 @@ DEFAULTS = {
     "INVITE_RETRY_INTERVALS": "10,30,60,120,300,600",
     # Seconds between sweeps of the outbox (by `worker.py`, or the web process in the embedded default).
     "OUTBOX_SWEEP_SECONDS": 2,
+    # Live board streams (Server-Sent Events) one web process holds open at once; each holds one thread.
+    "BOARD_STREAMS_PER_PROCESS": 4,
+    # Seconds a live board stream stays open before the browser reconnects (freeing its thread meanwhile).
+    "BOARD_STREAM_SECONDS": 55,
 }
 
 _BOOLEANS = {"SMTP_STARTTLS", "FLASK_DEBUG", "TESTING"}
-_INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH", "FAN_OUT_LEASE_SECONDS"}
+_INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH", "FAN_OUT_LEASE_SECONDS", "BOARD_STREAMS_PER_PROCESS",
+             "BOARD_STREAM_SECONDS"}
 
 
 class ConfigError(RuntimeError):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, has_app_context
+from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event as orm_event
 from sqlalchemy import func, select
@@ -178,6 +179,9 @@ class InProcessBoards:
                     self._snapshots[event_id] = built
         return built
 
+    def listen(self) -> None:
+        """Changes are announced in this process as they commit: nothing to subscribe to."""
+
     def bump(self, event_ids: set[str]) -> None:
         for event_id in event_ids:
             with self._lock:
@@ -251,17 +255,20 @@ class RedisBoards:
         with self._listener_lock:
             if self._listener is not None and self._listener.is_alive():
                 return
-            self._listener = threading.Thread(target=self._relay, name="eventhub-board-relay", daemon=True)
+            subscribed = threading.Event()
+            self._listener = threading.Thread(target=self._relay, args=(subscribed,), name="eventhub-board-relay",
+                                              daemon=True)
             self._listener.start()
+            subscribed.wait(2)  # so the first stream of this process misses no change made right after it opens
 
-    def _relay(self) -> None:
-        from redis import Redis
-
+    def _relay(self, subscribed: threading.Event) -> None:
         while True:
             try:
                 connection = Redis.from_url(self.redis_url, socket_connect_timeout=2, health_check_interval=30)
                 pubsub = connection.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(CHANNEL)
+                pubsub.get_message(timeout=2)  # the subscription's confirmation: from here on nothing is missed
+                subscribed.set()
                 for message in pubsub.listen():
                     notice = json.loads(message["data"])
                     self.notifier.announce(str(notice["event"]), int(notice["version"]))
