@@ -9,6 +9,7 @@
   var live = false;
   var lastRefresh = 0;
   var pending = false;
+  var again = false;
 
   function shownSignature() {
     return Array.prototype.map.call(board.querySelectorAll(".question"), function (item) {
@@ -44,8 +45,9 @@
   }
 
   function refresh() {
-    if (pending) { return; }
+    if (pending) { again = true; return; }  // a change announced mid-request: ask once more after it
     pending = true;
+    again = false;
     lastRefresh = Date.now();
     var headers = { "Accept": "application/json" };
     if (etag) { headers["If-None-Match"] = etag; }
@@ -57,14 +59,14 @@
       })
       .then(function (state) { if (state) { show(state); } })
       .catch(function () { /* try again on the next tick */ })
-      .then(function () { pending = false; });
+      .then(function () { pending = false; if (again) { refresh(); } });
   }
 
   if (window.EventSource && board.dataset.streamUrl) {
     var stream = new EventSource(board.dataset.streamUrl);
-    stream.addEventListener("open", function () { live = true; });
+    stream.addEventListener("open", function () { live = true; board.dataset.live = "true"; });
     stream.addEventListener("board", refresh);
-    stream.addEventListener("error", function () { live = false; });  // reconnecting, or refused: poll
+    stream.addEventListener("error", function () { live = false; board.dataset.live = "false"; });  // poll
   }
   // While the stream is live a slow poll is only a safety net; without it, every 5 s.
   setInterval(function () {

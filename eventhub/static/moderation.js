@@ -31,13 +31,13 @@
   if (window.EventSource) {
     var stream = new EventSource(section.dataset.streamUrl, { withCredentials: true });
     var seen = null;  // the board version this section shows (a reconnect that finds a newer one reloads)
-    stream.addEventListener("open", function () { live = true; });
+    stream.addEventListener("open", function () { live = true; section.dataset.live = "true"; });
     stream.addEventListener("board", function (message) {
       var version = JSON.parse(message.data).version;
       if (seen !== null && version !== seen) { reload(); }
       seen = version;
     });
-    stream.addEventListener("error", function () { live = false; });
+    stream.addEventListener("error", function () { live = false; section.dataset.live = "false"; });
   }
   setInterval(function () {
     if (!live && Date.now() - lastReload >= 10000) { reload(); }
