@@ -39,6 +39,13 @@ SNAPSHOT_KEY = "eventhub:board:{event_id}:snapshot:{version}"
 CHANNEL = "eventhub:board-changed"
 SNAPSHOT_TTL_SECONDS = 600
 VERSION_TTL_SECONDS = 30 * 24 * 3600
+# The version goes up, and "board of event X changed, version V" goes out, in one step.
+_BUMP_SCRIPT = """
+local version = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], '{"event":' .. ARGV[3] .. ',"version":' .. version .. '}')
+return version
+"""
 _PENDING = "eventhub_boards_changed"  # Session.info key: the events whose boards this transaction changes
 
 
@@ -199,6 +206,7 @@ class RedisBoards:
         self._local: dict[str, Snapshot] = {}
         self._listener: threading.Thread | None = None
         self._listener_lock = threading.Lock()
+        self._bump = Redis.from_url(redis_url).register_script(_BUMP_SCRIPT)  # run by its hash (EVALSHA)
 
     @property
     def connection(self):
@@ -237,15 +245,9 @@ class RedisBoards:
 
     def bump(self, event_ids: set[str]) -> None:
         try:
-            pipeline = self.connection.pipeline()
-            for event_id in event_ids:
-                pipeline.incr(VERSION_KEY.format(event_id=event_id))
-                pipeline.expire(VERSION_KEY.format(event_id=event_id), VERSION_TTL_SECONDS)
-            results = pipeline.execute()
-            pipeline = self.connection.pipeline()
-            for event_id, version in zip(event_ids, results[::2], strict=True):
-                pipeline.publish(CHANNEL, json.dumps({"event": event_id, "version": version}))
-            pipeline.execute()
+            for event_id in event_ids:  # one round trip each: count up, keep, announce
+                self._bump(keys=[VERSION_KEY.format(event_id=event_id)],
+                           args=[VERSION_TTL_SECONDS, CHANNEL, json.dumps(event_id)], client=self.connection)
         except RedisError as error:
             # The change is committed; boards read from Redis may lag until it answers again.
             log.warning("could not announce a board change (%s)", type(error).__name__)

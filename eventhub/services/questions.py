@@ -49,7 +49,9 @@ class NotFound(Exception):
 class Board:
     """What one personal link may do, resolved once per request."""
 
-    def __init__(self, token: str, now: datetime | None = None):
+    def __init__(self, token: str, now: datetime | None = None, reading: bool = False):
+        """`reading`: the request shows the board, so the shared snapshot tells whether it is open (no event
+        load); an action reads the event instead and never waits for a snapshot to be built."""
         attendee = find_attendee_by_token(token)
         if attendee is None or attendee.removed:
             raise NotFound("no such link")
@@ -57,18 +59,25 @@ class Board:
         self.attendee = attendee
         self.now = now or utcnow()
         self.event_id = attendee.event_id
-        self.snapshot = shared_board.snapshot_of(self.event_id)  # the board every link of the event shares
-        if self.snapshot is None:
+        self._snapshot = shared_board.snapshot_of(self.event_id) if reading else None
+        if reading and self._snapshot is None:
             raise NotFound("no such link")
-        self.open = self.snapshot.open_at(self.now) or window_open(self.event, self.now)
+        self.open = (reading and self._snapshot.open_at(self.now)) or window_open(self.event, self.now)
         key = event_key(self.event_id) if self.open else None
         self.voter = voter_pseudonym(key, token) if key is not None else None
         self.rate_key = rate_key(key, token) if key is not None else None
 
     @property
     def event(self) -> Event:
-        """The event row, loaded only by the actions that need more than the snapshot."""
+        """The event row, loaded only when more than the snapshot is needed."""
         return db.session.get(Event, self.event_id)
+
+    @property
+    def snapshot(self) -> shared_board.Snapshot:
+        """The board every link of the event shares, as of this request."""
+        if self._snapshot is None:
+            self._snapshot = shared_board.snapshot_of(self.event_id)
+        return self._snapshot
 
     def ask(self, text: object) -> Question:
         text = clean_question(text)
@@ -117,8 +126,6 @@ class Board:
         return shared_board.listing(self.snapshot, self.open, mine)
 
     def _question(self, question_id: str) -> Question:
-        if question_id not in self.snapshot.question_ids:  # the board shows only votable questions
-            raise NotFound("no such question")
         question = db.session.get(Question, question_id) if is_public_id(question_id) else None
         if question is None or question.event_id != self.event_id or question.merged_into is not None \
                 or question.status not in ("visible", "answered"):

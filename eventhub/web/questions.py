@@ -22,9 +22,9 @@ api = Blueprint("questions_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("questions", __name__)
 
 
-def _board(token: str) -> questions.Board:
+def _board(token: str, reading: bool = False) -> questions.Board:
     try:
-        return questions.Board(token)
+        return questions.Board(token, reading=reading)
     except questions.NotFound:
         raise ApiError(404, "No such link.") from None
 
@@ -46,7 +46,7 @@ def _attendee_action(action):
 @api.get("/ask/<token>")
 def board(token: str):
     """The link's board; `If-None-Match` with the current `ETag` answers 304 without building a body."""
-    attendee_board = _board(token)
+    attendee_board = _board(token, reading=True)
     mine = attendee_board.my_votes()
     tag = shared_board.etag(attendee_board.snapshot, attendee_board.open, mine)
     if request.if_none_match.contains(tag):
@@ -122,16 +122,16 @@ def _row(question) -> dict:
 # --- pages -----------------------------------------------------------------------------------------------
 
 
-def _page_board(token: str) -> questions.Board:
+def _page_board(token: str, reading: bool = False) -> questions.Board:
     try:
-        return questions.Board(token)
+        return questions.Board(token, reading=reading)
     except questions.NotFound:
         abort(404)
 
 
 @pages.route("/ask/<token>", methods=["GET", "POST"])
 def ask_page(token: str):
-    attendee_board = _page_board(token)
+    attendee_board = _page_board(token, reading=request.method == "GET")
     status = 200
     if request.method == "POST":
         try:
