@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings up what the test suite needs on this machine, installing from Debian's packages what is missing:
 # Redis, PostgreSQL (with a password role and a test database), Chromium for the browser tests,
-# libical's Python bindings and Node.js with ical.js for the calendar interoperability tests.
+# libical's Python bindings and Node.js with ical.js for the calendar interoperability tests, and wrk for
+# the benchmarks.
 set -euo pipefail
 
 PG_ROLE=${PG_ROLE:-eventhub}
@@ -18,6 +19,7 @@ command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
   || missing+=(python3 python3-gi gir1.2-ical-3.0)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+command -v wrk >/dev/null || missing+=(wrk)  # the load generator of `make bench` (bench/bench_questions.py)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} from Debian's packages"
   as_root apt-get update -qq
