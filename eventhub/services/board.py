@@ -12,6 +12,7 @@ link's own `voted` flags are read per request by the caller and never kept.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -198,12 +199,19 @@ class InProcessBoards:
 
 
 class RedisBoards:
-    """Snapshots in Redis, shared by every web process; each process keeps the parsed current one."""
+    """Snapshots in Redis, shared by every web process; each process keeps the parsed current one.
+
+    While this process's relay is subscribed to the announcements it also knows each board's version
+    without asking Redis (a version is read once, then kept current by the announcements); whenever the
+    subscription breaks, what it knew is forgotten and versions are read from Redis again."""
 
     def __init__(self, redis_url: str):
         self.redis_url = redis_url
         self.notifier = Notifier()
         self._local: dict[str, Snapshot] = {}
+        self._versions: dict[str, int] = {}
+        self._versions_lock = threading.Lock()
+        self._relaying = threading.Event()  # set while the subscription is confirmed and unbroken
         self._listener: threading.Thread | None = None
         self._listener_lock = threading.Lock()
         self._bump = Redis.from_url(redis_url).register_script(_BUMP_SCRIPT)  # run by its hash (EVALSHA)
@@ -213,9 +221,22 @@ class RedisBoards:
         return jobs.connection
 
     def version(self, event_id: str) -> int:
-        return int(self.connection.get(VERSION_KEY.format(event_id=event_id)) or 0)
+        relaying = self._relaying.is_set()
+        if relaying and (known := self._versions.get(event_id)) is not None:
+            return known
+        version = int(self.connection.get(VERSION_KEY.format(event_id=event_id)) or 0)
+        if relaying:
+            self._learn(event_id, version)
+        return version
+
+    def _learn(self, event_id: str, version: int) -> None:
+        with self._versions_lock:  # versions only go up: an older read never hides a newer announcement
+            if version > self._versions.get(event_id, -1):
+                self._versions[event_id] = version
 
     def snapshot(self, event_id: str) -> Snapshot | None:
+        if not self._relaying.is_set():
+            self.listen()
         try:
             version = self.version(event_id)
         except RedisError as error:  # Redis away: the board still reads, straight from the database
@@ -246,8 +267,10 @@ class RedisBoards:
     def bump(self, event_ids: set[str]) -> None:
         try:
             for event_id in event_ids:  # one round trip each: count up, keep, announce
-                self._bump(keys=[VERSION_KEY.format(event_id=event_id)],
-                           args=[VERSION_TTL_SECONDS, CHANNEL, json.dumps(event_id)], client=self.connection)
+                version = self._bump(keys=[VERSION_KEY.format(event_id=event_id)],
+                                     args=[VERSION_TTL_SECONDS, CHANNEL, json.dumps(event_id)], client=self.connection)
+                if self._relaying.is_set():
+                    self._learn(event_id, int(version))  # this process reads its own change at once
         except RedisError as error:
             # The change is committed; boards read from Redis may lag until it answers again.
             log.warning("could not announce a board change (%s)", type(error).__name__)
@@ -265,18 +288,36 @@ class RedisBoards:
 
     def _relay(self, subscribed: threading.Event) -> None:
         while True:
+            pubsub = None
             try:
                 connection = Redis.from_url(self.redis_url, socket_connect_timeout=2, health_check_interval=30)
-                pubsub = connection.pubsub(ignore_subscribe_messages=True)
+                pubsub = connection.pubsub()
                 pubsub.subscribe(CHANNEL)
-                pubsub.get_message(timeout=2)  # the subscription's confirmation: from here on nothing is missed
+                confirmed = pubsub.get_message(timeout=2)
+                if not confirmed or confirmed["type"] != "subscribe":
+                    raise RedisError("the subscription was not confirmed")
+                with self._versions_lock:  # from here on nothing is missed: what came before is read afresh
+                    self._versions.clear()
+                    self._local.clear()  # (a Redis that restarted empty counts versions from 0 again)
+                self._relaying.set()
                 subscribed.set()
                 for message in pubsub.listen():
+                    if message["type"] != "message":
+                        continue
                     notice = json.loads(message["data"])
-                    self.notifier.announce(str(notice["event"]), int(notice["version"]))
+                    event_id, version = str(notice["event"]), int(notice["version"])
+                    self._learn(event_id, version)
+                    self.notifier.announce(event_id, version)
             except (RedisError, OSError, ValueError, KeyError) as error:
                 log.warning("board announcements interrupted (%s); resubscribing", type(error).__name__)
-                threading.Event().wait(1)
+            finally:
+                self._relaying.clear()
+                with self._versions_lock:
+                    self._versions.clear()
+                if pubsub is not None:
+                    with contextlib.suppress(RedisError, OSError):
+                        pubsub.close()
+            threading.Event().wait(1)
 
 
 def init_app(app) -> None:

@@ -25,9 +25,8 @@ from eventhub.domain.questions import (
     voter_pseudonym,
 )
 from eventhub.extensions import db
-from eventhub.models import Attendee, Event, Question, QuestionKey, Vote, is_public_id, utcnow
+from eventhub.models import Attendee, Event, Question, QuestionKey, Vote, hash_token, is_public_id, utcnow
 from eventhub.services import board as shared_board
-from eventhub.services.events import find_attendee_by_token
 from eventhub.services.rate_limit import limiter
 
 QUESTIONS_PER_HOUR = 10
@@ -52,7 +51,7 @@ class Board:
     def __init__(self, token: str, now: datetime | None = None, reading: bool = False):
         """`reading`: the request shows the board, so the shared snapshot tells whether it is open (no event
         load); an action reads the event instead and never waits for a snapshot to be built."""
-        attendee = find_attendee_by_token(token)
+        attendee, key = _link(token, with_event=not reading)
         if attendee is None or attendee.removed:
             raise NotFound("no such link")
         self.token = token
@@ -63,7 +62,7 @@ class Board:
         if reading and self._snapshot is None:
             raise NotFound("no such link")
         self.open = (reading and self._snapshot.open_at(self.now)) or window_open(self.event, self.now)
-        key = event_key(self.event_id) if self.open else None
+        key = (key or event_key(self.event_id)) if self.open else None
         self.voter = voter_pseudonym(key, token) if key is not None else None
         self.rate_key = rate_key(key, token) if key is not None else None
 
@@ -135,6 +134,19 @@ class Board:
     def _require_open(self) -> None:
         if not self.open or self.voter is None:
             raise QuestionsClosed("the questions for this town hall are closed")
+
+
+def _link(token: str, with_event: bool) -> tuple[Attendee | None, bytes | None]:
+    """The link's attendee and its event's voter key (None until first made) in one query; with the event
+    row too for actions (it then sits in the session, so `Board.event` costs no query)."""
+    if not token or len(token) > 100:
+        return None, None
+    columns = (Attendee, Event, QuestionKey.key) if with_event else (Attendee, QuestionKey.key)
+    query = select(*columns).outerjoin(QuestionKey, QuestionKey.event_id == Attendee.event_id)
+    if with_event:
+        query = query.join(Event, Event.id == Attendee.event_id)
+    row = db.session.execute(query.where(Attendee.token_hash == hash_token(token))).first()
+    return (None, None) if row is None else (row[0], row[-1])
 
 
 def window_open(event: Event, now: datetime) -> bool:
