@@ -160,3 +160,32 @@ def test_a_vote_through_one_gunicorn_process_reaches_a_stream_on_another(setting
     finally:
         processes.stop_all()
         controller.stop()
+
+
+@pytest.mark.parametrize("settings", ["in-process"], indirect=True)
+def test_the_embedded_default_under_gunicorn_gthread_streams_a_vote_within_a_second(settings, app, client, town_hall,
+                                                                                   database_url, tmp_path):
+    """`make run`'s shape: one gunicorn process with threads, no Redis: the in-process notifier feeds the stream."""
+    _, tokens, question = town_hall
+    sink, controller = start_sink()
+    processes = Processes(tmp_path / "gunicorn.log")
+    port = free_port()
+    try:
+        processes.web(app_env(database_url, sink), port)
+        base = f"http://127.0.0.1:{port}"
+        stream = EventStream(base, f"/api/v1/ask/{tokens[1]}/stream")
+        try:
+            assert stream.response.status == 200, processes.log()
+            first = stream.next_board(timeout=3)
+            voted_at = time.monotonic()
+            voted = requests.post(f"{base}/api/v1/ask/{tokens[2]}/questions/{question}/vote", timeout=5)
+            assert voted.status_code == 200, processes.log()
+            assert stream.next_board(timeout=1)["version"] > first["version"]
+            assert time.monotonic() - voted_at < 1
+            # meanwhile the other threads still serve
+            assert requests.get(f"{base}/api/v1/ask/{tokens[1]}", timeout=5).json()["questions"][0]["votes"] == 1
+        finally:
+            stream.close()
+    finally:
+        processes.stop_all()
+        controller.stop()
