@@ -154,11 +154,11 @@ class Notifier:
     def latest(self, event_id: str) -> int | None:
         return self._latest.get(event_id)
 
-    def wait_past(self, event_id: str, seen: int | None, timeout: float) -> int | None:
-        """The event's version once it differs from `seen`, or None after `timeout` seconds."""
+    def wait_past(self, event_id: str, seen: int, timeout: float) -> int | None:
+        """The event's version once it is past `seen`, or None after `timeout` seconds."""
         with self._changed:
-            if self._changed.wait_for(lambda: self._latest.get(event_id) != seen, timeout):
-                return self._latest.get(event_id)
+            if self._changed.wait_for(lambda: self._latest.get(event_id, -1) > seen, timeout):
+                return self._latest[event_id]
         return None
 
 

@@ -62,7 +62,7 @@ class BoardStream:
 
     def __iter__(self):
         yield "retry: 2000\n\n" + _message(self.version)
-        seen = self.notifier.latest(self.event_id)
+        seen = self.version  # what the page was told; any later version is news, however soon it came
         deadline = time.monotonic() + self.seconds
         while (left := deadline - time.monotonic()) > 0:
             version = self.notifier.wait_past(self.event_id, seen, min(HEARTBEAT_SECONDS, left))
