@@ -82,11 +82,13 @@ def _tail(path: str, lines: int = 20) -> str:
 
 @contextlib.contextmanager
 def serve_with_gunicorn(app_spec: str, env: dict | None = None, workers: int = 2, *,
-                        worker_class: str = "sync", ready_path: str = "/", ready_timeout: float = 30.0):
+                        worker_class: str = "sync", ready_path: str = "/", ready_timeout: float = 30.0,
+                        config: str | None = None):
     """Serve `app_spec` (e.g. "bench.bare_app:app", "wsgi:app") with gunicorn on 127.0.0.1.
 
     Yields the base URL once a worker answers HTTP on `ready_path` (any status). `env` is added
-    to the current environment. Gunicorn is always stopped on exit, even on error.
+    to the current environment. `config` replaces the repository's gunicorn.conf.py (which hooks
+    EventHub's own app). Gunicorn is always stopped on exit, even on error.
     """
     # the listening socket is ours and handed down, so no other process can take the port meanwhile
     listener = socket.create_server(("127.0.0.1", 0), backlog=2048)
@@ -94,6 +96,8 @@ def serve_with_gunicorn(app_spec: str, env: dict | None = None, workers: int = 2
     cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", worker_class,
            "--bind", f"fd://{listener.fileno()}", "--chdir", str(REPO_ROOT), "--log-level", "warning",
            "--graceful-timeout", "5"]
+    if config is not None:
+        cmd += ["--config", config]
     if _gunicorn_has("control_socket_disable"):
         cmd.append("--no-control-socket")  # gunicorn >= 25.1 shares one socket path per user by default
     cmd.append(app_spec)
@@ -219,7 +223,8 @@ def _load_python(url, connections, seconds, method, body, headers) -> dict:
 
 def flask_rps(connections: int = 64, seconds: float = 5) -> dict:
     """Requests/s of a one-route Flask app under gunicorn (2 sync workers)."""
-    with serve_with_gunicorn("bench.bare_app:app", workers=2) as base_url:
+    # not the repository's gunicorn.conf.py: its hook starts EventHub's outbox sweep, which a bare app has not
+    with serve_with_gunicorn("bench.bare_app:app", workers=2, config=os.devnull) as base_url:
         result = load(base_url + "/", connections, seconds)
     errors = f", {result['errors']:,} errors" if result["errors"] else ""
     print(f"baseline flask: {fmt_rate(result['rps'])} req/s ({result['tool']}, {connections} connections, "

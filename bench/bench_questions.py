@@ -6,10 +6,13 @@ through `POST /api/v1/events` (Flask's test client), 100 of them ask one questio
 served by `gunicorn wsgi:app` with `REDIS_URL` on the bench Redis, so the per-link limits are shared by
 every worker. Each server configuration then gets:
 
-1. asking: wrk over 64 connections for 5 s, a Lua script cycling through the 2,000 links so that no link
+1. board reads on a second town hall (100 questions, 500 votes), wrk cycling through its 2,000 links: first
+   with no validator (`board`), then each link sending the ETag it got last (`board304`; nothing changes
+   meanwhile, so the 304 rate should be 100 %);
+2. asking: wrk over 64 connections for 5 s, a Lua script cycling through the 2,000 links so that no link
    passes its 10 questions an hour;
-2. voting: the same, each request a (link, question) pair not used before in the run;
-3. 64 concurrent voters on one question: 64 threads with a link each, released by a barrier, each voting
+3. voting: the same, each request a (link, question) pair not used before in the run;
+4. 64 concurrent voters on one question: 64 threads with a link each, released by a barrier, each voting
    twice; the count on the board and in the database must be exactly 64.
 
 Every response status is counted (a `response` hook in the Lua script); a 5xx is explained from the
@@ -43,6 +46,10 @@ VOTERS = 64
 POSTGRES_URL = "postgresql+psycopg://eventhub:eventhub@127.0.0.1:5432/eventhub_bench"
 SECRET_KEY = "bench-questions-secret"
 WRK_THREADS = 2  # what bench.baselines.load runs wrk with
+READ_VOTES = 500  # votes on the read-only board, so a link's own `voted` flags are there to find
+# board: reads of a board of QUESTIONS questions with no validator; board304: the same with the ETag each link
+# got last (nothing changes meanwhile, so a 304 each); then asking and voting on another town hall
+KINDS = ("board", "board304", "ask", "vote")
 # (label, gunicorn worker class, workers, threads): the first is the bare-Flask baseline's own configuration
 SERVERS = (("2 sync workers", "sync", 2, 1), ("4 gthread workers x 4 threads", "gthread", 4, 4))
 
@@ -89,21 +96,33 @@ def prepare(settings: dict) -> dict:
                "attendees": [{"email": f"person{n:05d}@example.com", "group": ("Manila", "London")[n % 2]}
                              for n in range(ATTENDEES)]}
     client = app.test_client()
-    created = client.post("/api/v1/events", json=payload, headers={"Authorization": f"Bearer {api_token}"})
-    if created.status_code != 201:
-        raise RuntimeError(f"creating the town hall failed: {created.status_code} {created.get_data(as_text=True)}")
-    event_id = created.json["id"]
-    with app.app_context():
-        ids = db.session.scalars(select(Attendee.id).where(Attendee.event_id == event_id).order_by(Attendee.email))
-        tokens = [personal_token(attendee_id) for attendee_id in ids]
-        db.session.remove()
-    questions = []
-    for n in range(QUESTIONS):  # asked by the last QUESTIONS links; the voters test uses the first 64
-        asked = client.post(f"/api/v1/ask/{tokens[-1 - n]}/questions", json={"text": f"Seeded question {n}?"})
-        if asked.status_code != 201:
-            raise RuntimeError(f"seeding a question failed: {asked.status_code} {asked.get_data(as_text=True)}")
-        questions.append(asked.json["id"])
-    return {"app": app, "event_id": event_id, "tokens": tokens, "questions": questions}
+
+    def town_hall() -> tuple[str, list[str], list[str]]:
+        created = client.post("/api/v1/events", json=payload, headers={"Authorization": f"Bearer {api_token}"})
+        if created.status_code != 201:
+            raise RuntimeError(f"creating the town hall failed: {created.status_code} {created.get_data(as_text=True)}")
+        event_id = created.json["id"]
+        with app.app_context():
+            ids = db.session.scalars(select(Attendee.id).where(Attendee.event_id == event_id).order_by(Attendee.email))
+            tokens = [personal_token(attendee_id) for attendee_id in ids]
+            db.session.remove()
+        questions = []
+        for n in range(QUESTIONS):  # asked by the last QUESTIONS links; the voters test uses the first 64
+            asked = client.post(f"/api/v1/ask/{tokens[-1 - n]}/questions", json={"text": f"Seeded question {n}?"})
+            if asked.status_code != 201:
+                raise RuntimeError(f"seeding a question failed: {asked.status_code} {asked.get_data(as_text=True)}")
+            questions.append(asked.json["id"])
+        return event_id, tokens, questions
+
+    event_id, tokens, questions = town_hall()
+    # A second town hall whose board is only read: QUESTIONS questions, READ_VOTES votes spread over them.
+    read_event_id, read_tokens, read_questions = town_hall()
+    for n in range(READ_VOTES):
+        voted = client.post(f"/api/v1/ask/{read_tokens[n]}/questions/{read_questions[n % QUESTIONS]}/vote")
+        if voted.status_code != 200:
+            raise RuntimeError(f"seeding a vote failed: {voted.status_code} {voted.get_data(as_text=True)}")
+    return {"app": app, "event_id": event_id, "tokens": tokens, "questions": questions,
+            "read_event_id": read_event_id, "read_tokens": read_tokens}
 
 
 def sqlite_settings(app) -> str:
@@ -135,27 +154,31 @@ def db_vote_count(app, question_id: str) -> int:
             db.session.remove()
 
 
-def cleanup_redis(app, event_id: str | None, tokens: list[str], windows: set[int], queue_name: str) -> None:
-    """This run's rate-limit counters (by the links' pseudonyms) and its queue; nothing else in the bench Redis."""
+def cleanup_redis(app, town_halls: list[tuple[str | None, list[str]]], windows: set[int], queue_name: str) -> None:
+    """This run's rate-limit counters (by the links' pseudonyms), its boards' snapshots and versions, and its
+    queue; nothing else in the bench Redis."""
     from redis import Redis
     from rq import Queue
 
-    from eventhub.domain.questions import voter_pseudonym
+    from eventhub.domain.questions import rate_key
     from eventhub.extensions import db
     from eventhub.models import QuestionKey
 
     connection = Redis.from_url(redis_url())
     try:
-        if app is not None and event_id:
+        for event_id, tokens in town_halls:
+            if app is None or not event_id:
+                continue
             with app.app_context():
                 row = db.session.get(QuestionKey, event_id)
                 key = row.key if row is not None else None
                 db.session.remove()
+            names = list(connection.scan_iter(match=f"eventhub:board:{event_id}:*", count=1000))
             if key is not None:
-                names = [f"eventhub:rate:{kind}:{voter_pseudonym(key, token)}:{window}"
-                         for token in tokens for kind in ("ask", "vote") for window in windows]
-                for i in range(0, len(names), 1000):
-                    connection.delete(*names[i:i + 1000])
+                names += [f"eventhub:rate:{kind}:{rate_key(key, token)}:{window}"
+                          for token in tokens for kind in ("ask", "vote") for window in windows]
+            for i in range(0, len(names), 1000):
+                connection.delete(*names[i:i + 1000])
         queue = Queue(queue_name, connection=connection)
         job_ids = set(queue.get_job_ids()) | set(queue.scheduled_job_registry.get_job_ids())
         delete_queue_keys(connection, queue, job_ids)
@@ -170,10 +193,18 @@ def _lua_list(values: list[str]) -> str:
     return "{" + ",".join(json.dumps(v) for v in values) + "}"
 
 
-def lua_script(kind: str, tokens: list[str], questions: list[str], offset: int, statuses_file: str) -> str:
-    """wrk Lua: request number i (over all threads, from `offset`) asks with link i, or votes with the i-th
-    (link, question) pair; every status is counted and written to `statuses_file` when wrk is done."""
-    if kind == "ask":
+def lua_script(kind: str, tokens: list[str], questions: list[str], offset: int, statuses_file: str,
+               etags: list[str] | None = None) -> str:
+    """wrk Lua: request number i (over all threads, from `offset`) asks with link i, votes with the i-th
+    (link, question) pair, or reads link i's board (`board`; `board304` with the ETag that link got last);
+    every status is counted and written to `statuses_file` when wrk is done."""
+    if kind == "board":
+        make = ('local token = tokens[(i % #tokens) + 1]\n'
+                '  return wrk.format("GET", "/api/v1/ask/" .. token)')
+    elif kind == "board304":
+        make = ('local n = (i % #tokens) + 1\n'
+                '  return wrk.format("GET", "/api/v1/ask/" .. tokens[n], {["If-None-Match"] = etags[n]})')
+    elif kind == "ask":
         make = ('local token = tokens[(i % #tokens) + 1]\n'
                 '  return wrk.format("POST", "/api/v1/ask/" .. token .. "/questions", nil,'
                 ' \'{"text": "Bench question number \' .. i .. \'?"}\')')
@@ -184,6 +215,7 @@ def lua_script(kind: str, tokens: list[str], questions: list[str], offset: int, 
     return f"""
 tokens = {_lua_list(tokens)}
 questions = {_lua_list(questions)}
+etags = {_lua_list(etags or [])}
 local threads, created = {{}}, 0
 function setup(thread)
   thread:set("id", created)
@@ -266,6 +298,25 @@ def concurrent_voters(base_url: str, tokens: list[str], question_id: str) -> tup
     return statuses, votes
 
 
+def current_etags(base_url: str, tokens: list[str]) -> list[str]:
+    """Each link's board ETag, as its page would hold it after its last refresh."""
+    parts = urlsplit(base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    tags = []
+    try:
+        for token in tokens:
+            conn.request("GET", f"/api/v1/ask/{token}")
+            response = conn.getresponse()
+            response.read()
+            tags.append(response.headers.get("ETag") or "")
+            if response.will_close:
+                conn.close()
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    finally:
+        conn.close()
+    return tags
+
+
 def ask_one(base_url: str, token: str, text: str) -> str:
     parts = urlsplit(base_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
@@ -315,7 +366,8 @@ def bench_database(name: str, database_url: str, folder: Path, baselines: dict, 
             print(f"sqlite: fresh file; the app's connections have {sqlite_settings(app)}; gunicorn's worker "
                   f"timeout is its default (30 s)")
         flask_rps = baselines.get("flask_rps")
-        offsets = {"ask": 0, "vote": 0}
+        read_tokens = state["read_tokens"]
+        offsets = {"ask": 0, "vote": 0, "board": 0, "board304": 0}
         for label, worker_class, workers, threads in SERVERS:
             log_path = folder / f"gunicorn-{name}-{worker_class}.log"
             env = {key: str(value) for key, value in settings.items()}
@@ -323,11 +375,15 @@ def bench_database(name: str, database_url: str, folder: Path, baselines: dict, 
             line, results = [], {}
             with serve_with_gunicorn("wsgi:app", env=env, workers=workers, worker_class=worker_class,
                                      ready_path="/api/v1/ask/none") as base_url:
-                for kind in ("ask", "vote"):
+                etags = current_etags(base_url, read_tokens)
+                for kind in KINDS:
                     statuses_file = folder / f"statuses-{kind}.txt"
-                    script = lua_script(kind, tokens, questions, offsets[kind], str(statuses_file))
-                    results[kind] = load(f"{base_url}/", CONNECTIONS, SECONDS, method="POST",
-                                         headers={"Content-Type": "application/json"}, lua_script=script)
+                    reading = kind.startswith("board")
+                    script = lua_script(kind, read_tokens if reading else tokens, questions, offsets[kind],
+                                        str(statuses_file), etags if kind == "board304" else None)
+                    results[kind] = load(f"{base_url}/", CONNECTIONS, SECONDS, method="GET" if reading else "POST",
+                                         headers={} if reading else {"Content-Type": "application/json"},
+                                         lua_script=script)
                     results[kind]["statuses"] = read_statuses(statuses_file)
                     offsets[kind] += (results[kind]["requests"] or 0) + 1000
                 target = ask_one(base_url, tokens[VOTERS + 1], f"One question for {VOTERS} voters ({label})?")
@@ -336,9 +392,9 @@ def bench_database(name: str, database_url: str, folder: Path, baselines: dict, 
             windows.add(int(time.time()) // 3600)
 
             key = f"questions_{name}_{worker_class}{workers}"
-            for kind in ("ask", "vote"):
+            for kind in KINDS:
                 result = results[kind]
-                non_2xx = sum(c for s, c in result["statuses"].items() if not 200 <= s < 300)
+                non_2xx = sum(c for s, c in result["statuses"].items() if not 200 <= s < 300 and s != 304)
                 ratio = ratio_text(result["rps"], flask_rps, "bare flask")
                 line.append(f"{kind} {fmt_rate(result['rps'])} req/s ({ratio}), p99 {result['p99_ms']:.0f} ms")
                 print(f"  {name} {label}, {kind}: {result['requests']:,} requests over {CONNECTIONS} connections, "
@@ -348,6 +404,11 @@ def bench_database(name: str, database_url: str, folder: Path, baselines: dict, 
                 figures[f"{key}_{kind}_rps"] = round(result["rps"], 1)
                 figures[f"{key}_{kind}_p99_ms"] = round(result["p99_ms"], 1)
                 figures[f"{key}_{kind}_non_2xx"] = non_2xx
+                if kind == "board304":
+                    answered = sum(result["statuses"].values()) or 1
+                    rate = result["statuses"].get(304, 0) / answered
+                    figures[f"{key}_board_304_rate"] = round(rate, 3)
+                    line.append(f"304 rate {rate:.1%}")
             exact = board_votes == VOTERS and stored_votes == VOTERS
             print(f"  {name} {label}, {VOTERS} concurrent voters x 2 votes each: statuses "
                   f"{statuses_text(voter_statuses)}; board {board_votes}, database {stored_votes}")
@@ -362,7 +423,9 @@ def bench_database(name: str, database_url: str, folder: Path, baselines: dict, 
                                                            f"{board_votes}/{VOTERS} board, {stored_votes} db"))
             print(f"questions {name} ({label}): " + "; ".join(line))
     finally:
-        cleanup_redis(state.get("app"), state.get("event_id"), state.get("tokens", []), windows, queue_name)
+        cleanup_redis(state.get("app"), [(state.get("event_id"), state.get("tokens", [])),
+                                         (state.get("read_event_id"), state.get("read_tokens", []))],
+                      windows, queue_name)
         if state.get("app") is not None:
             from eventhub.extensions import db
 

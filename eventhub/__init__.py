@@ -35,7 +35,9 @@ def create_app(settings: dict | None = None):
     app.config.update(
         SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
         # hide_parameters: database errors in logs never show values (token hashes, question text).
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
+        # A pre-ping finds a server connection that went away; a SQLite file never does, so it skips the round trip.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": not str(config["DATABASE_URL"]).startswith("sqlite"),
+                                   "hide_parameters": True},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config["EVENTHUB_BASE_URL"].startswith("https://"),
@@ -57,18 +59,22 @@ def create_app(settings: dict | None = None):
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
     jobs.init_app(app)
+    from eventhub.services import board
+
+    board.init_app(app)
 
     from eventhub import cli, models  # noqa: F401  (models register their tables)
     from eventhub.domain.planner import pain_level
     from eventhub.jobs import dispatch
     from eventhub.jobs.answer_polling import start_in_process
-    from eventhub.web import api, auth, errors, events, pages, questions, responses, scheduling, summaries
+    from eventhub.web import api, auth, board_stream, errors, events, pages, questions, responses, scheduling, summaries
 
-    for blueprint in (api.bp, scheduling.api, events.api, questions.api, summaries.api):
+    board_stream.init_app(app)
+    for blueprint in (api.bp, scheduling.api, events.api, questions.api, summaries.api, board_stream.api):
         csrf.exempt(blueprint)  # the API authenticates by Bearer token, never by cookie
         app.register_blueprint(blueprint)
     for blueprint in (auth.bp, pages.bp, scheduling.pages, events.pages, questions.pages, summaries.pages,
-                      responses.pages):
+                      responses.pages, board_stream.pages):
         app.register_blueprint(blueprint)
     app.add_template_filter(pain_level)
     app.register_blueprint(cli.bp)

@@ -53,11 +53,16 @@ DEFAULTS = {
     "PROXY_HOPS": 0,
     # How long a form's CSRF token stays valid (seconds).
     "CSRF_TOKEN_SECONDS": 3600,
+    # Live board streams (Server-Sent Events) one web process holds open at once; each holds one thread.
+    "BOARD_STREAMS_PER_PROCESS": 4,
+    # Seconds a live board stream stays open before the browser reconnects (freeing its thread meanwhile).
+    "BOARD_STREAM_SECONDS": 55,
 }
 
 _BOOLEANS = {"SMTP_STARTTLS", "FLASK_DEBUG", "TESTING"}
 _INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH", "FAN_OUT_LEASE_SECONDS", "MAILING_SHARDS", "IMAP_PORT",
-             "IMAP_POLL_SECONDS", "PROXY_HOPS", "CSRF_TOKEN_SECONDS"}
+             "IMAP_POLL_SECONDS", "PROXY_HOPS", "CSRF_TOKEN_SECONDS", "BOARD_STREAMS_PER_PROCESS",
+             "BOARD_STREAM_SECONDS"}
 IMAP_TLS_CHOICES = ("ssl", "starttls", "none")
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Brings up what the test suite needs on this machine, installing from Debian's packages what is missing:
 # Redis, PostgreSQL (with a password role and a test database), Chromium for the browser tests,
-# libical's Python bindings and Node.js with ical.js for the calendar interoperability tests, and Dovecot
-# (started by the tests themselves) for reading attendees' answers over IMAP.
+# libical's Python bindings and Node.js with ical.js for the calendar interoperability tests, Dovecot
+# (started by the tests themselves) for reading attendees' answers over IMAP, and wrk for the benchmarks.
 set -euo pipefail
 
 PG_ROLE=${PG_ROLE:-eventhub}
@@ -21,6 +21,7 @@ command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 # Dovecot: the tests run their own IMAP server (the organizer's mailbox) with a config of their own.
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
+command -v wrk >/dev/null || missing+=(wrk)  # the load generator of `make bench` (bench/bench_questions.py)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} from Debian's packages"
   as_root apt-get update -qq

@@ -13,11 +13,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from eventhub.domain import zones
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.questions import (
-    BoardEntry,
-    board_order,
     clean_answer,
     clean_question,
     rate_key,
@@ -26,8 +23,8 @@ from eventhub.domain.questions import (
     voter_pseudonym,
 )
 from eventhub.extensions import db
-from eventhub.models import Event, Question, QuestionKey, Vote, is_public_id, utcnow
-from eventhub.services.events import find_attendee_by_token
+from eventhub.models import Attendee, Event, Question, QuestionKey, Vote, hash_token, is_public_id, utcnow
+from eventhub.services import board as shared_board
 from eventhub.services.rate_limit import limiter
 from eventhub.services.storage_order import schedule_storage_reorder
 
@@ -50,19 +47,36 @@ class NotFound(Exception):
 class Board:
     """What one personal link may do, resolved once per request."""
 
-    def __init__(self, token: str, now: datetime | None = None):
-        attendee = find_attendee_by_token(token)
+    def __init__(self, token: str, now: datetime | None = None, reading: bool = False):
+        """`reading`: the request shows the board, so the shared snapshot tells whether it is open (no event
+        load); an action reads the event instead and never waits for a snapshot to be built."""
+        attendee, key = _link(token, with_event=not reading)
         if attendee is None or attendee.removed:
             raise NotFound("no such link")
         self.token = token
         self.attendee = attendee
         self.now = now or utcnow()
-        self.event: Event = db.session.get(Event, attendee.event_id)
-        self.open = window_open(self.event, self.now)
-        key = event_key(self.event) if self.open else None
+        self.event_id = attendee.event_id
+        self._snapshot = shared_board.snapshot_of(self.event_id) if reading else None
+        if reading and self._snapshot is None:
+            raise NotFound("no such link")
+        self.open = (reading and self._snapshot.open_at(self.now)) or window_open(self.event, self.now)
+        key = (key or event_key(self.event_id)) if self.open else None
         self.voter = voter_pseudonym(key, token) if key is not None else None
         self.ask_key = rate_key(key, token, "ask") if key is not None else None
         self.vote_key = rate_key(key, token, "vote") if key is not None else None
+
+    @property
+    def event(self) -> Event:
+        """The event row, loaded only when more than the snapshot is needed."""
+        return db.session.get(Event, self.event_id)
+
+    @property
+    def snapshot(self) -> shared_board.Snapshot:
+        """The board every link of the event shares, as of this request."""
+        if self._snapshot is None:
+            self._snapshot = shared_board.snapshot_of(self.event_id)
+        return self._snapshot
 
     def ask(self, text: object) -> Question:
         text = clean_question(text)
@@ -83,6 +97,7 @@ class Board:
         if not limiter.allow(f"vote:{self.vote_key}", VOTES_PER_HOUR, 3600):
             raise RateLimited("too many votes from this link this hour")
         db.session.add(Vote(question_id=question.id, voter=self.voter, created_hour=rounded_to_hour(self.now)))
+        shared_board.changed(self.event_id)
         try:
             db.session.commit()
         except IntegrityError:  # this link already voted: it still counts once
@@ -96,30 +111,27 @@ class Board:
         question = self._question(question_id)
         self._require_open()
         db.session.execute(delete(Vote).where(Vote.question_id == question.id, Vote.voter == self.voter))
+        shared_board.changed(self.event_id)
         db.session.commit()
         return vote_count(question.id)
 
-    def listing(self) -> dict:
-        questions = db.session.scalars(select(Question).where(
-            Question.event_id == self.event.id, Question.status.in_(("visible", "answered")),
-            Question.merged_into.is_(None))).all()
-        counts = vote_counts(questions)
-        mine = set()
-        if self.voter is not None and questions:
-            mine = set(db.session.scalars(select(Vote.question_id).where(
-                Vote.voter == self.voter, Vote.question_id.in_([q.id for q in questions]))))
-        entries = board_order([BoardEntry(q.id, q.text, counts.get(q.id, 0), q.status, q.answer) for q in questions])
-        return {
-            "event": {"title": self.event.title, "start": zones.format_utc(self.event.start),
-                      "questions_close": zones.format_utc(self.event.questions_close), "open": self.open,
-                      "moderation": self.event.moderation},
-            "questions": [{"id": e.id, "text": e.text, "votes": e.votes, "status": e.status, "answer": e.answer,
-                           "voted": e.id in mine} for e in entries],
-        }
+    def my_votes(self) -> frozenset[str]:
+        """The questions on the board this link voted for: read per request, never stored or cached."""
+        if self.voter is None or not self.snapshot.question_ids:
+            return frozenset()
+        # By the event rather than an IN over every question on the board: one statement, whatever its size.
+        voted = db.session.scalars(select(Vote.question_id).join(Question, Question.id == Vote.question_id).where(
+            Vote.voter == self.voter, Question.event_id == self.event_id))
+        return frozenset(voted) & self.snapshot.question_ids
+
+    def listing(self, mine: frozenset[str] | None = None) -> dict:
+        """The board as this link sees it (the contract's shape)."""
+        mine = self.my_votes() if mine is None else mine
+        return shared_board.listing(self.snapshot, self.open, mine)
 
     def _question(self, question_id: str) -> Question:
         question = db.session.get(Question, question_id) if is_public_id(question_id) else None
-        if question is None or question.event_id != self.event.id or question.merged_into is not None \
+        if question is None or question.event_id != self.event_id or question.merged_into is not None \
                 or question.status not in ("visible", "answered"):
             raise NotFound("no such question")
         return question
@@ -127,6 +139,19 @@ class Board:
     def _require_open(self) -> None:
         if not self.open or self.voter is None:
             raise QuestionsClosed("the questions for this town hall are closed")
+
+
+def _link(token: str, with_event: bool) -> tuple[Attendee | None, bytes | None]:
+    """The link's attendee and its event's voter key (None until first made) in one query; with the event
+    row too for actions (it then sits in the session, so `Board.event` costs no query)."""
+    if not token or len(token) > 100:
+        return None, None
+    columns = (Attendee, Event, QuestionKey.key) if with_event else (Attendee, QuestionKey.key)
+    query = select(*columns).outerjoin(QuestionKey, QuestionKey.event_id == Attendee.event_id)
+    if with_event:
+        query = query.join(Event, Event.id == Attendee.event_id)
+    row = db.session.execute(query.where(Attendee.token_hash == hash_token(token))).first()
+    return (None, None) if row is None else (row[0], row[-1])
 
 
 def window_open(event: Event, now: datetime) -> bool:
@@ -138,17 +163,17 @@ def window_open(event: Event, now: datetime) -> bool:
     return True
 
 
-def event_key(event: Event) -> bytes:
+def event_key(event_id: str) -> bytes:
     """The event's pseudonym key, made on first use."""
-    row = db.session.get(QuestionKey, event.id)
+    row = db.session.get(QuestionKey, event_id)
     if row is None:
-        row = QuestionKey(event_id=event.id, key=os.urandom(32))
+        row = QuestionKey(event_id=event_id, key=os.urandom(32))
         db.session.add(row)
         try:
             db.session.commit()
         except IntegrityError:  # made meanwhile by a concurrent request
             db.session.rollback()
-            row = db.session.get(QuestionKey, event.id)
+            row = db.session.get(QuestionKey, event_id)
     return row.key
 
 

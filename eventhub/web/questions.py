@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.questions import TextTooLong, spreadsheet_safe
+from eventhub.services import board as shared_board
 from eventhub.services import questions
 from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError
@@ -41,9 +42,9 @@ api = Blueprint("questions_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("questions", __name__)
 
 
-def _board(token: str) -> questions.Board:
+def _board(token: str, reading: bool = False) -> questions.Board:
     try:
-        return questions.Board(token)
+        return questions.Board(token, reading=reading)
     except questions.NotFound:
         raise ApiError(404, "No such link.") from None
 
@@ -66,8 +67,18 @@ def _attendee_action(action):
 @described(ok=(200, Board), errors=ATTENDEE_READ, headers=BoardHeaders, organizer=False, tags=("questions",),
            HTTP_304=(None, "the board is unchanged since the `ETag` given in `If-None-Match`"))
 def board(token: str):
-    """The attendee's question board, most votes first."""
-    return shaped(Board, _board(token).listing())
+    """The link's board; `If-None-Match` with the current `ETag` answers 304 without building a body."""
+    attendee_board = _board(token, reading=True)
+    mine = attendee_board.my_votes()
+    tag = shared_board.etag(attendee_board.snapshot, attendee_board.open, mine)
+    if request.if_none_match.contains(tag):
+        response = Response(status=304)
+    else:
+        response = Response(shared_board.listing_json(attendee_board.snapshot, attendee_board.open, mine),
+                            mimetype="application/json")
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = "private, no-cache"  # only this browser keeps it, and asks each time
+    return response
 
 
 @api.post("/ask/<token>/questions")
@@ -150,16 +161,16 @@ def _row(question) -> dict:
 # --- pages -----------------------------------------------------------------------------------------------
 
 
-def _page_board(token: str) -> questions.Board:
+def _page_board(token: str, reading: bool = False) -> questions.Board:
     try:
-        return questions.Board(token)
+        return questions.Board(token, reading=reading)
     except questions.NotFound:
         abort(404)
 
 
 @pages.route("/ask/<token>", methods=["GET", "POST"])
 def ask_page(token: str):
-    attendee_board = _page_board(token)
+    attendee_board = _page_board(token, reading=request.method == "GET")
     status = 200
     if request.method == "POST":
         try:

@@ -1,0 +1,365 @@
+"""The shared part of an attendee board, built once per change of its event, not once per request.
+
+A board's snapshot (the event's title and times, its visible questions with counts, answers and statuses,
+in board order) is the same for every link of the event. It is kept under the event's id with a version:
+in Redis when `REDIS_URL` is set (so every web process shares it), in this process otherwise. Every commit
+that changes a question, a vote or the event bumps the version and announces "board of event X changed,
+version V" (Redis pub/sub, or the in-process notifier), which the live streams pass on.
+
+Nothing here is per link: no token, voter pseudonym or vote set is ever stored, keyed or published. A
+link's own `voted` flags are read per request by the caller and never kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, has_app_context
+from redis import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import event as orm_event
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from eventhub.domain import zones
+from eventhub.domain.questions import BoardEntry, board_order
+from eventhub.extensions import db, jobs
+from eventhub.models import Event, Occurrence, Question, Vote
+
+log = logging.getLogger(__name__)
+
+VERSION_KEY = "eventhub:board:{event_id}:version"
+SNAPSHOT_KEY = "eventhub:board:{event_id}:snapshot:{version}"
+CHANNEL = "eventhub:board-changed"
+SNAPSHOT_TTL_SECONDS = 600
+VERSION_TTL_SECONDS = 30 * 24 * 3600
+# The version goes up, and "board of event X changed, version V" goes out, in one step.
+_BUMP_SCRIPT = """
+local version = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], '{"event":' .. ARGV[3] .. ',"version":' .. version .. '}')
+return version
+"""
+_PENDING = "eventhub_boards_changed"  # Session.info key: the events whose boards this transaction changes
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One version of an event's shared board. `questions` are the contract's rows without `voted`."""
+
+    event_id: str
+    version: int
+    digest: str
+    event: dict  # title, start, questions_close, moderation (formatted as the API answers them)
+    questions_close: datetime
+    cancelled: bool
+    questions: tuple[dict, ...]
+    question_ids: frozenset[str]
+    order: tuple[str, ...]  # question ids in board order
+    fragments: tuple[str, ...]  # each question's JSON up to its `"voted":` value
+
+    def open_at(self, now: datetime) -> bool:
+        return not self.cancelled and now < self.questions_close
+
+    def to_json(self) -> str:
+        return json.dumps({"event_id": self.event_id, "version": self.version, "event": self.event,
+                           "questions_close": self.questions_close.isoformat(),
+                           "cancelled": self.cancelled, "questions": list(self.questions)},
+                          separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Snapshot:
+        data = json.loads(text)
+        return _snapshot(data["event_id"], data["version"], data["event"],
+                         datetime.fromisoformat(data["questions_close"]), data["cancelled"], data["questions"])
+
+
+def _snapshot(event_id: str, version: int, event: dict, questions_close: datetime, cancelled: bool,
+              questions: list[dict]) -> Snapshot:
+    shared = json.dumps({"event": event, "cancelled": cancelled, "questions": questions}, separators=(",", ":"))
+    fragments = tuple(json.dumps(q, separators=(",", ":"))[:-1] + ',"voted":' for q in questions)
+    return Snapshot(event_id, version, hashlib.sha256(shared.encode()).hexdigest()[:32], event, questions_close,
+                    cancelled, tuple(questions), frozenset(q["id"] for q in questions),
+                    tuple(q["id"] for q in questions), fragments)
+
+
+def build_snapshot(event_id: str, version: int) -> Snapshot | None:
+    """Read the event's shared board from the database (None if the event is gone)."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        return None
+    questions = db.session.execute(select(Question.id, Question.text, Question.status, Question.answer,
+                                          Question.votes_at_close).where(
+        Question.event_id == event_id, Question.status.in_(("visible", "answered")),
+        Question.merged_into.is_(None))).all()
+    counts = dict(db.session.execute(select(Vote.question_id, func.count()).join(Question).where(
+        Question.event_id == event_id).group_by(Vote.question_id)).all()) if questions else {}
+    # Once the window closed the voter rows are gone and each question keeps its count.
+    counts.update({q.id: q.votes_at_close for q in questions if q.votes_at_close is not None})
+    entries = board_order([BoardEntry(q.id, q.text, counts.get(q.id, 0), q.status, q.answer) for q in questions])
+    return _snapshot(event_id, version, {
+        "title": event.title, "start": zones.format_utc(event.start),
+        "questions_close": zones.format_utc(event.questions_close), "moderation": event.moderation,
+    }, event.questions_close, event.status == "cancelled",
+        [{"id": e.id, "text": e.text, "votes": e.votes, "status": e.status, "answer": e.answer} for e in entries])
+
+
+def listing(snapshot: Snapshot, is_open: bool, mine: frozenset[str]) -> dict:
+    """The board as one link sees it: the shared snapshot plus that link's own `voted` flags."""
+    event = snapshot.event
+    return {
+        "event": {"title": event["title"], "start": event["start"], "questions_close": event["questions_close"],
+                  "open": is_open, "moderation": event["moderation"]},
+        "questions": [{**question, "voted": question["id"] in mine} for question in snapshot.questions],
+    }
+
+
+def listing_json(snapshot: Snapshot, is_open: bool, mine: frozenset[str]) -> str:
+    """`listing` as JSON, joined from the snapshot's prebuilt pieces (no per-request encoding of the board)."""
+    event = json.dumps({**{k: snapshot.event[k] for k in ("title", "start", "questions_close")}, "open": is_open,
+                        "moderation": snapshot.event["moderation"]}, separators=(",", ":"))
+    rows = ",".join(fragment + ("true}" if question_id in mine else "false}")
+                    for fragment, question_id in zip(snapshot.fragments, snapshot.order, strict=True))
+    return f'{{"event":{event},"questions":[{rows}]}}'
+
+
+def etag(snapshot: Snapshot, is_open: bool, mine: frozenset[str]) -> str:
+    """The board's validator for one link: the shared content's digest, whether it is open, and the link's
+    own votes, keyed with the secret so the tag says nothing to anyone who sees it but cannot recompute it."""
+    material = "|".join((snapshot.event_id, snapshot.digest, "open" if is_open else "closed", *sorted(mine)))
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"board-etag:" + material.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+# ---------------------------------------------------------------- the stores
+
+
+class Notifier:
+    """This process's view of board versions: streams wait here for their event's next version."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._latest: dict[str, int] = {}
+
+    def announce(self, event_id: str, version: int) -> None:
+        with self._changed:
+            if version > self._latest.get(event_id, -1):
+                self._latest[event_id] = version
+            self._changed.notify_all()
+
+    def latest(self, event_id: str) -> int | None:
+        return self._latest.get(event_id)
+
+    def wait_past(self, event_id: str, seen: int, timeout: float) -> int | None:
+        """The event's version once it is past `seen`, or None after `timeout` seconds."""
+        with self._changed:
+            if self._changed.wait_for(lambda: self._latest.get(event_id, -1) > seen, timeout):
+                return self._latest[event_id]
+        return None
+
+
+class InProcessBoards:
+    """Snapshots in this process's memory: right for one process (the embedded default, `make run`)."""
+
+    def __init__(self):
+        self.notifier = Notifier()
+        self._lock = threading.Lock()
+        self._versions: dict[str, int] = {}
+        self._snapshots: dict[str, Snapshot] = {}
+
+    def version(self, event_id: str) -> int:
+        return self._versions.get(event_id, 0)
+
+    def snapshot(self, event_id: str) -> Snapshot | None:
+        version = self.version(event_id)
+        found = self._snapshots.get(event_id)
+        if found is not None and found.version == version:
+            return found
+        built = build_snapshot(event_id, version)  # read after the version: never older than it
+        if built is not None:
+            with self._lock:
+                current = self._snapshots.get(event_id)
+                if current is None or current.version <= version:
+                    self._snapshots[event_id] = built
+        return built
+
+    def listen(self) -> None:
+        """Changes are announced in this process as they commit: nothing to subscribe to."""
+
+    def bump(self, event_ids: set[str]) -> None:
+        for event_id in event_ids:
+            with self._lock:
+                version = self._versions[event_id] = self._versions.get(event_id, 0) + 1
+                self._snapshots.pop(event_id, None)
+            self.notifier.announce(event_id, version)
+
+
+class RedisBoards:
+    """Snapshots in Redis, shared by every web process; each process keeps the parsed current one.
+
+    While this process's relay is subscribed to the announcements it also knows each board's version
+    without asking Redis (a version is read once, then kept current by the announcements); whenever the
+    subscription breaks, what it knew is forgotten and versions are read from Redis again."""
+
+    def __init__(self, redis_url: str):
+        self.redis_url = redis_url
+        self.notifier = Notifier()
+        self._local: dict[str, Snapshot] = {}
+        self._versions: dict[str, int] = {}
+        self._versions_lock = threading.Lock()
+        self._relaying = threading.Event()  # set while the subscription is confirmed and unbroken
+        self._listener: threading.Thread | None = None
+        self._listener_lock = threading.Lock()
+        self._bump = Redis.from_url(redis_url).register_script(_BUMP_SCRIPT)  # run by its hash (EVALSHA)
+
+    @property
+    def connection(self):
+        return jobs.connection
+
+    def version(self, event_id: str) -> int:
+        relaying = self._relaying.is_set()
+        if relaying and (known := self._versions.get(event_id)) is not None:
+            return known
+        version = int(self.connection.get(VERSION_KEY.format(event_id=event_id)) or 0)
+        if relaying:
+            self._learn(event_id, version)
+        return version
+
+    def _learn(self, event_id: str, version: int) -> None:
+        with self._versions_lock:  # versions only go up: an older read never hides a newer announcement
+            if version > self._versions.get(event_id, -1):
+                self._versions[event_id] = version
+
+    def snapshot(self, event_id: str) -> Snapshot | None:
+        if not self._relaying.is_set():
+            self.listen()
+        try:
+            version = self.version(event_id)
+        except RedisError as error:  # Redis away: the board still reads, straight from the database
+            log.warning("board snapshot store unreachable (%s); reading the board from the database",
+                        type(error).__name__)
+            return build_snapshot(event_id, -1)
+        found = self._local.get(event_id)
+        if found is not None and found.version == version:
+            return found
+        key = SNAPSHOT_KEY.format(event_id=event_id, version=version)
+        try:
+            stored = self.connection.get(key)
+        except RedisError:
+            stored = None
+        if stored is not None:
+            found = Snapshot.from_json(stored)
+        else:
+            found = build_snapshot(event_id, version)
+            if found is None:
+                return None
+            try:
+                self.connection.set(key, found.to_json(), ex=SNAPSHOT_TTL_SECONDS, nx=True)
+            except RedisError:
+                pass
+        self._local[event_id] = found
+        return found
+
+    def bump(self, event_ids: set[str]) -> None:
+        try:
+            for event_id in event_ids:  # one round trip each: count up, keep, announce
+                version = self._bump(keys=[VERSION_KEY.format(event_id=event_id)],
+                                     args=[VERSION_TTL_SECONDS, CHANNEL, json.dumps(event_id)], client=self.connection)
+                if self._relaying.is_set():
+                    self._learn(event_id, int(version))  # this process reads its own change at once
+        except RedisError as error:
+            # The change is committed; boards read from Redis may lag until it answers again.
+            log.warning("could not announce a board change (%s)", type(error).__name__)
+
+    def listen(self) -> None:
+        """Start (once per process) the thread that relays Redis announcements to this process's streams."""
+        with self._listener_lock:
+            if self._listener is not None and self._listener.is_alive():
+                return
+            subscribed = threading.Event()
+            self._listener = threading.Thread(target=self._relay, args=(subscribed,), name="eventhub-board-relay",
+                                              daemon=True)
+            self._listener.start()
+            subscribed.wait(2)  # so the first stream of this process misses no change made right after it opens
+
+    def _relay(self, subscribed: threading.Event) -> None:
+        while True:
+            pubsub = None
+            try:
+                connection = Redis.from_url(self.redis_url, socket_connect_timeout=2, health_check_interval=30)
+                pubsub = connection.pubsub()
+                pubsub.subscribe(CHANNEL)
+                confirmed = pubsub.get_message(timeout=2)
+                if not confirmed or confirmed["type"] != "subscribe":
+                    raise RedisError("the subscription was not confirmed")
+                with self._versions_lock:  # from here on nothing is missed: what came before is read afresh
+                    self._versions.clear()
+                    self._local.clear()  # (a Redis that restarted empty counts versions from 0 again)
+                self._relaying.set()
+                subscribed.set()
+                for message in pubsub.listen():
+                    if message["type"] != "message":
+                        continue
+                    notice = json.loads(message["data"])
+                    event_id, version = str(notice["event"]), int(notice["version"])
+                    self._learn(event_id, version)
+                    self.notifier.announce(event_id, version)
+            except (RedisError, OSError, ValueError, KeyError) as error:
+                log.warning("board announcements interrupted (%s); resubscribing", type(error).__name__)
+            finally:
+                self._relaying.clear()
+                with self._versions_lock:
+                    self._versions.clear()
+                if pubsub is not None:
+                    with contextlib.suppress(RedisError, OSError):
+                        pubsub.close()
+            threading.Event().wait(1)
+
+
+def init_app(app) -> None:
+    """Bind the snapshot store (Redis when `REDIS_URL` is set, else this process's memory) to the app."""
+    redis_url = app.config.get("REDIS_URL")
+    app.extensions["eventhub_boards"] = RedisBoards(redis_url) if redis_url else InProcessBoards()
+
+
+def boards() -> InProcessBoards | RedisBoards:
+    return current_app.extensions["eventhub_boards"]
+
+
+def snapshot_of(event_id: str) -> Snapshot | None:
+    """The current shared board of the event (None if the event is gone)."""
+    return boards().snapshot(event_id)
+
+
+def changed(event_id: str, session: Session | None = None) -> None:
+    """Mark the event's board changed by the current transaction: bumped and announced after its commit.
+    (Questions and events written through the ORM are marked by themselves; bulk statements call this.)"""
+    (session or db.session()).info.setdefault(_PENDING, set()).add(event_id)
+
+
+@orm_event.listens_for(Session, "after_flush")
+def _mark_flushed_changes(session, _context) -> None:
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(instance, Question | Occurrence):
+            changed(instance.event_id, session)
+        elif isinstance(instance, Event):
+            changed(instance.id, session)
+
+
+@orm_event.listens_for(Session, "after_commit")
+def _announce_committed_changes(session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending and has_app_context() and "eventhub_boards" in current_app.extensions:
+        boards().bump(pending)
+
+
+@orm_event.listens_for(Session, "after_rollback")
+def _forget_rolled_back_changes(session) -> None:
+    session.info.pop(_PENDING, None)
