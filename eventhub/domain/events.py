@@ -188,6 +188,20 @@ def _groups(value: object) -> tuple[tuple[str, str], ...]:
     return tuple(groups.items())
 
 
+def parse_attendee_additions(payload: object, groups: tuple[tuple[str, str], ...],
+                             default_zone: str) -> tuple[AttendeeInput, ...]:
+    """`{"attendees": [...]}` to add to a town hall: up to MAX_ATTENDEES a request, each read as on creation
+    (an attendee's zone is their own, else their group's, else the town hall's)."""
+    if not isinstance(payload, dict):
+        raise InvalidField("body", "must be an object")
+    unknown = set(payload) - {"attendees"}
+    if unknown:
+        raise InvalidField(sorted(unknown)[0], "is not a field here")
+    if "attendees" not in payload:
+        raise InvalidField("attendees", "is required")
+    return _attendees(payload["attendees"], dict(groups), default_zone)
+
+
 def _attendees(value: object, group_zones: dict[str, str], default_zone: str) -> tuple[AttendeeInput, ...]:
     if not isinstance(value, list):
         raise InvalidField("attendees", "must be a list")

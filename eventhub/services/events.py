@@ -8,7 +8,7 @@ import hmac
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from eventhub.domain import zones
 from eventhub.domain.errors import InvalidField
@@ -25,6 +25,7 @@ from eventhub.models import (
     hash_token,
     is_public_id,
     new_id,
+    utcnow,
 )
 from eventhub.services import outbox
 from eventhub.services.responses import response_counts
@@ -114,6 +115,32 @@ def cancel_event(event: Event) -> str:
     job_id = _arm_invites(event)
     db.session.commit()
     return job_id
+
+
+def add_attendees(event: Event, additions: tuple[AttendeeInput, ...]) -> tuple[int, str | None]:
+    """Add the attendees not on the list yet (and bring back removed ones) and invite only them: the invite
+    task serves whoever has no message of the current version. Returns how many were added and the job."""
+    if event.status == "cancelled":
+        raise InvalidField("status", "the town hall is cancelled")
+    existing = {email: (attendee_id, removed) for attendee_id, email, removed in db.session.execute(
+        select(Attendee.id, Attendee.email, Attendee.removed).where(Attendee.event_id == event.id))}
+    rows, returning = [], []
+    for item in additions:
+        if item.email not in existing:
+            attendee_id = new_id()
+            rows.append({"id": attendee_id, "event_id": event.id, "email": item.email, "name": item.name,
+                         "group": item.group, "timezone": item.timezone, "removed": False, "sequence_offset": 0,
+                         "token_hash": hash_token(personal_token(attendee_id)), "created_at": utcnow()})
+        elif existing[item.email][1]:
+            returning.append(existing[item.email][0])
+    if rows:
+        db.session.execute(insert(Attendee), rows)  # one statement for the whole page, not one per row
+    for attendee in (db.session.get(Attendee, attendee_id) for attendee_id in returning):
+        _invite_again(event, attendee)
+    added = len(rows) + len(returning)
+    job_id = _arm_invites(event) if added else None
+    db.session.commit()
+    return added, job_id
 
 
 def resend_invites(event: Event) -> str:

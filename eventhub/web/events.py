@@ -14,7 +14,7 @@ from sqlalchemy import select
 from eventhub.domain import zones
 from eventhub.domain.calendar import build_calendar
 from eventhub.domain.errors import InvalidField
-from eventhub.domain.events import apply_event_changes, parse_event_request
+from eventhub.domain.events import apply_event_changes, parse_attendee_additions, parse_event_request
 from eventhub.extensions import db
 from eventhub.models import Attendee, Delivery, Organizer, utcnow
 from eventhub.services import events as event_service
@@ -26,7 +26,7 @@ from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError
 from eventhub.web.openapi import ORGANIZER_READ, ORGANIZER_WRITE, described, parse_body, shaped
 from eventhub.web.schemas.common import JobStarted
-from eventhub.web.schemas.events import AttendeeList, EventChange, EventIn, EventList, EventOut
+from eventhub.web.schemas.events import AttendeeList, AttendeesIn, EventChange, EventIn, EventList, EventOut
 
 api = Blueprint("events_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("events", __name__)
@@ -90,6 +90,21 @@ def cancel_event(event_id: str):
     event = api_event(event_id)
     event_service.cancel_event(event)
     return shaped(EventOut, event_service.event_json(event))
+
+
+@api.post("/events/<event_id>/attendees")
+@described(json=AttendeesIn, ok=(202, EventOut), errors=ORGANIZER_WRITE, organizer=True, tags=("events",))
+@organizer_required
+def add_attendees(event_id: str):
+    """Add up to 10,000 attendees at a time; only they are invited (202: their invites are on their way)."""
+    event = api_event(event_id)
+    if event.status == "cancelled":
+        raise ApiError(409, "The town hall is cancelled; create a new one instead.")
+    groups = tuple((group.name, group.timezone) for group in event.groups)
+    additions = parse_attendee_additions(parse_body(AttendeesIn).model_dump(exclude_unset=True), groups,
+                                         event.timezone)
+    event_service.add_attendees(event, additions)
+    return shaped(EventOut, event_service.event_json(event), 202)
 
 
 @api.post("/events/<event_id>/invites/resend")
