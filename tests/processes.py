@@ -185,6 +185,16 @@ class Processes:
         return self.log_path.read_text()[-tail:] if self.log_path.exists() else ""
 
 
+def stop_gently(process: subprocess.Popen, timeout: float = 15) -> None:
+    """SIGTERM, as a service manager stops a process, and SIGKILL if it has not gone within `timeout`."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _descendants(pid: int) -> list[int]:
     children = []
     for task in Path(f"/proc/{pid}/task").glob("*"):

@@ -2,7 +2,6 @@
 under `worker.py` (one worker queues the reading per period, however many run)."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from eventhub.extensions import jobs
 from eventhub.jobs.answer_polling import AnswerPoller, queue_answer_reading, read_answers_now
 from tests.answer_mail import gmail_reply, refresh_request
 from tests.conftest import ROOT
+from tests.processes import stop_gently
 
 START = datetime(2030, 3, 5, 14, tzinfo=UTC)
 END = datetime(2030, 3, 5, 15, tzinfo=UTC)
@@ -107,12 +107,7 @@ def test_python_worker_py_reads_the_mailbox_by_itself(rq_settings, app, client, 
                 _response(client, auth_headers, event["id"]) == "accepted" and len(sink.messages) >= 2):
             time.sleep(0.2)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop_gently(worker)
     assert _response(client, auth_headers, event["id"]) == "accepted", log_path.read_text()[-3000:]
     invite, refreshed = sink.messages[0], sink.messages[-1]  # the first invitation, then the REFRESH's answer
     assert invite["to"] == refreshed["to"] == ["ana@example.com"]

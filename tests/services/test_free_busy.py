@@ -4,22 +4,19 @@ discovery document shipped in the package), then through the whole stack against
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime
 
 import googleapiclient.http
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from googleapiclient.discovery import build
 from googleapiclient.http import HttpMockSequence
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.scheduling_input import parse_suggestion_request
 from eventhub.gateways.google_calendar import GoogleCalendarGateway
 from eventhub.services.calendar_busy import CalendarUnavailable, with_calendar_busy
+from tests.google_double import google_serving
 
 ANA, BO = "ana@example.com", "bo@example.com"
 MARCH = (datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 3, 15, tzinfo=UTC))
@@ -132,20 +129,8 @@ def _json(payload, status=200):
 @pytest.fixture
 def google_double(app, tmp_path):
     double = FreeBusyDouble({ANA: [{"start": "2027-03-02T14:00:00Z", "end": "2027-03-02T22:00:00Z"}]})
-    server = make_server("127.0.0.1", 0, double, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    key_file = tmp_path / "service-account.json"
-    key_file.write_text(json.dumps({
-        "type": "service_account", "project_id": "p", "private_key_id": "k1", "private_key": pem,
-        "client_email": "eventhub@p.iam.gserviceaccount.com", "client_id": "1", "token_uri": f"{base}/token"}))
-    app.config.update(GOOGLE_SERVICE_ACCOUNT_FILE=str(key_file), GOOGLE_CALENDAR_ID="townhalls@example.com",
-                      GOOGLE_API_ENDPOINT=base)
-    yield double
-    server.shutdown()
+    with google_serving(app, tmp_path, double):
+        yield double
 
 
 def test_suggestions_avoid_what_the_calendars_say_is_busy(client, auth_headers, google_double):

@@ -3,16 +3,13 @@ Calendar double on loopback (token endpoint from the key file, API at GOOGLE_API
 link Google returns goes into the emailed invites."""
 
 import json
-import threading
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from eventhub.extensions import jobs
 from eventhub.models import Event
+from tests.google_double import google_serving
 
 MEET = "https://meet.google.com/abc-defg-hij"
 
@@ -49,22 +46,8 @@ def _json(payload, status=200):
 
 @pytest.fixture
 def google(app, tmp_path):
-    double = GoogleDouble()
-    server = make_server("127.0.0.1", 0, double, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    key_file = tmp_path / "service-account.json"
-    key_file.write_text(json.dumps({
-        "type": "service_account", "project_id": "p", "private_key_id": "k1", "private_key": pem,
-        "client_email": "eventhub@p.iam.gserviceaccount.com", "client_id": "1", "token_uri": f"{base}/token"}))
-    app.config.update(GOOGLE_SERVICE_ACCOUNT_FILE=str(key_file), GOOGLE_CALENDAR_ID="townhalls@example.com",
-                      GOOGLE_API_ENDPOINT=base)
-    yield double
-    server.shutdown()
+    with google_serving(app, tmp_path, GoogleDouble()) as double:
+        yield double
 
 
 BODY = {"title": "Q1 Town Hall", "start": "2030-03-05T14:00:00Z", "timezone": "America/New_York",

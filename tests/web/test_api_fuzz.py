@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import requests
 
 from eventhub.config import DEFAULTS
 from tests.conftest import ROOT, free_port
+from tests.processes import stop_gently
 
 # Operations described in the document but left out of the fuzz run ("METHOD /path"), or fields it stops
 # requiring ("Schema.field"), while they are being built. Every operation of CONTRACT.md is fuzzed today.
@@ -61,12 +61,7 @@ def live_gunicorn(app, database_url, smtp_server, tmp_path):
             time.sleep(0.2)
         yield base_url, env
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_gently(server)
 
 
 def _organizer_token(env: dict, cwd: Path) -> str:
