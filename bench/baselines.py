@@ -5,6 +5,7 @@ benchmark) and prints one line. A benchmark divides its own figure by the matchi
 so the ratio stays meaningful on any machine.
 """
 
+import asyncio
 import contextlib
 import http.client
 import os
@@ -237,24 +238,28 @@ def flask_rps(connections: int = 64, seconds: float = 5) -> dict:
 
 
 class MessageCounter:
-    """An aiosmtpd handler that accepts every message and only counts it."""
+    """An aiosmtpd handler that accepts every message and only counts it, taking `delay` seconds for each
+    (a relay slower than loopback) without holding up the other connections."""
 
-    def __init__(self):
+    def __init__(self, delay: float = 0.0):
         self.messages = 0
         self.recipients = 0
+        self.delay = delay
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.messages += 1
         self.recipients += len(envelope.rcpt_tos)
         return "250 OK"
 
 
 @contextlib.contextmanager
-def smtp_sink():
-    """A counting SMTP server on 127.0.0.1; yields (host, port, counter: MessageCounter)."""
+def smtp_sink(delay: float = 0.0):
+    """A counting SMTP server on 127.0.0.1 taking `delay` seconds a message; yields (host, port, counter)."""
     from aiosmtpd.controller import Controller
 
-    counter = MessageCounter()
+    counter = MessageCounter(delay)
     controller = Controller(counter, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:

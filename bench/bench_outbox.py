@@ -13,7 +13,6 @@ Run alone with `python -m bench.run outbox`. Figures only; never part of the tes
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -23,20 +22,12 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.baselines import REPO_ROOT, MessageCounter, delete_queue_keys, free_port, redis_url
+from bench.baselines import REPO_ROOT, delete_queue_keys, free_port, redis_url, smtp_sink
 from bench.bench_invites import _children, app_settings, create_town_hall, make_app
 
 CRASH_ATTENDEES = 2_000
 KILL_AFTER = 300
 CREATE_ATTENDEES = 10_000
-
-
-class _SlowCounter(MessageCounter):
-    """Counts messages, taking a couple of milliseconds for each (a relay a little slower than loopback)."""
-
-    async def handle_DATA(self, server, session, envelope):
-        await asyncio.sleep(0.002)
-        return await super().handle_DATA(server, session, envelope)
 
 
 def _wait(condition, timeout: float) -> float:
@@ -57,45 +48,49 @@ def _kill_tree(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def crash_recovery(folder: Path) -> dict:
-    from aiosmtpd.controller import Controller
-    from redis import Redis
+def stop_workers(workers: list[subprocess.Popen], connection, queue_name: str) -> None:
+    """Kill what is left of a benchmark's workers and remove its queue."""
     from rq import Queue
 
-    counter = _SlowCounter()
-    controller = Controller(counter, hostname="127.0.0.1", port=free_port())
-    controller.start()
+    for worker in workers:
+        if worker.poll() is None:
+            _kill_tree(worker)
+    delete_queue_keys(connection, Queue(queue_name, connection=connection))
+    connection.close()
+
+
+def crash_recovery(folder: Path) -> dict:
+    from redis import Redis
+
     queue_name = f"bench-outbox-{uuid.uuid4().hex[:12]}"
     connection = Redis.from_url(redis_url())
     workers: list[subprocess.Popen] = []
-    try:
-        settings = app_settings(f"sqlite:///{folder / 'crash.db'}", queue_name, ("127.0.0.1", controller.port))
-        app = make_app(settings, folder / "instance")
-        create_town_hall(app, CRASH_ATTENDEES)
-        env = {**os.environ, **{key: str(value) for key, value in settings.items()}, "FAN_OUT_LEASE_SECONDS": "15"}
-        log = (folder / "workers.log").open("a")
+    # A relay a little slower than loopback: 2 ms a message.
+    with smtp_sink(delay=0.002) as (host, port, counter):
+        try:
+            settings = app_settings(f"sqlite:///{folder / 'crash.db'}", queue_name, (host, port))
+            app = make_app(settings, folder / "instance")
+            create_town_hall(app, CRASH_ATTENDEES)
+            env = {**os.environ, **{key: str(value) for key, value in settings.items()},
+                   "FAN_OUT_LEASE_SECONDS": "15"}
+            log = (folder / "workers.log").open("a")
 
-        def start() -> subprocess.Popen:
-            workers.append(subprocess.Popen([sys.executable, "worker.py"], cwd=REPO_ROOT, env=env,
-                                            stdout=log, stderr=subprocess.STDOUT))
-            return workers[-1]
+            def start() -> subprocess.Popen:
+                workers.append(subprocess.Popen([sys.executable, "worker.py"], cwd=REPO_ROOT, env=env,
+                                                stdout=log, stderr=subprocess.STDOUT))
+                return workers[-1]
 
-        first = start()
-        cold = _wait(lambda: counter.messages >= 1, 60)
-        _wait(lambda: counter.messages >= KILL_AFTER, 120)
-        _kill_tree(first)
-        sent_before = counter.messages
-        start()
-        resumed = _wait(lambda: counter.messages > sent_before, 60)
-        _wait(lambda: counter.messages >= CRASH_ATTENDEES, 180)
-        time.sleep(0.5)
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                _kill_tree(worker)
-        controller.stop()
-        delete_queue_keys(connection, Queue(queue_name, connection=connection))
-        connection.close()
+            first = start()
+            cold = _wait(lambda: counter.messages >= 1, 60)
+            _wait(lambda: counter.messages >= KILL_AFTER, 120)
+            _kill_tree(first)
+            sent_before = counter.messages
+            start()
+            resumed = _wait(lambda: counter.messages > sent_before, 60)
+            _wait(lambda: counter.messages >= CRASH_ATTENDEES, 180)
+            time.sleep(0.5)
+        finally:
+            stop_workers(workers, connection, queue_name)
     twice = counter.messages - CRASH_ATTENDEES
     print(f"crash recovery: first resumed message {resumed:.2f} s after the new worker started; a cold worker's "
           f"first message {cold:.2f} s after its start ({resumed / cold:.2f}x the cold start); killed after "

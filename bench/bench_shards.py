@@ -10,7 +10,6 @@ Run alone with `python -m bench.run shards`. Figures only; never part of the tes
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -19,54 +18,39 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.baselines import REPO_ROOT, MessageCounter, delete_queue_keys, free_port, redis_url
+from bench.baselines import REPO_ROOT, redis_url, smtp_sink
 from bench.bench_invites import app_settings, create_town_hall, make_app
-from bench.bench_outbox import _kill_tree, _wait
+from bench.bench_outbox import _wait, stop_workers
 
 ATTENDEES = 2_000
 RELAY_SECONDS = 0.02
 WORKER_COUNTS = (1, 2, 4)
 
 
-class _SlowRelay(MessageCounter):
-    async def handle_DATA(self, server, session, envelope):
-        await asyncio.sleep(RELAY_SECONDS)
-        return await super().handle_DATA(server, session, envelope)
-
-
 def _one_run(folder: Path, workers: int) -> dict:
-    from aiosmtpd.controller import Controller
     from redis import Redis
-    from rq import Queue
 
-    relay = _SlowRelay()
-    controller = Controller(relay, hostname="127.0.0.1", port=free_port())
-    controller.start()
     queue_name = f"bench-shards-{uuid.uuid4().hex[:12]}"
     connection = Redis.from_url(redis_url())
     running: list[subprocess.Popen] = []
-    try:
-        settings = app_settings(f"sqlite:///{folder / f'shards-{workers}.db'}", queue_name,
-                                ("127.0.0.1", controller.port))
-        settings["MAILING_SHARDS"] = 8
-        app = make_app(settings, folder / f"instance-{workers}")
-        env = {**os.environ, **{key: str(value) for key, value in settings.items()}}
-        with (folder / "workers.log").open("a") as log:
-            for _ in range(workers):
-                running.append(subprocess.Popen([sys.executable, "worker.py"], cwd=REPO_ROOT, env=env,
-                                                stdout=log, stderr=subprocess.STDOUT))
-        time.sleep(3)  # every worker is up and waiting before the mailing starts
-        began = time.perf_counter()
-        create_town_hall(app, ATTENDEES)
-        _wait(lambda: relay.messages >= ATTENDEES, 600)
-        seconds = time.perf_counter() - began
-        time.sleep(0.5)
-    finally:
-        for process in running:
-            _kill_tree(process)
-        controller.stop()
-        delete_queue_keys(connection, Queue(queue_name, connection=connection))
-        connection.close()
+    with smtp_sink(delay=RELAY_SECONDS) as (host, port, relay):
+        try:
+            settings = app_settings(f"sqlite:///{folder / f'shards-{workers}.db'}", queue_name, (host, port))
+            settings["MAILING_SHARDS"] = 8
+            app = make_app(settings, folder / f"instance-{workers}")
+            env = {**os.environ, **{key: str(value) for key, value in settings.items()}}
+            with (folder / "workers.log").open("a") as log:
+                for _ in range(workers):
+                    running.append(subprocess.Popen([sys.executable, "worker.py"], cwd=REPO_ROOT, env=env,
+                                                    stdout=log, stderr=subprocess.STDOUT))
+            time.sleep(3)  # every worker is up and waiting before the mailing starts
+            began = time.perf_counter()
+            create_town_hall(app, ATTENDEES)
+            _wait(lambda: relay.messages >= ATTENDEES, 600)
+            seconds = time.perf_counter() - began
+            time.sleep(0.5)
+        finally:
+            stop_workers(running, connection, queue_name)
     return {"seconds": seconds, "rate": ATTENDEES / seconds, "exact": relay.messages == ATTENDEES}
 
 
