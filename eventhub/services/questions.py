@@ -96,15 +96,13 @@ class Board:
         self._require_open()
         if not limiter.allow(f"vote:{self.vote_key}", VOTES_PER_HOUR, 3600):
             raise RateLimited("too many votes from this link this hour")
+        schedule_storage_reorder(self.now)  # before the vote is added: its look-up must not flush a doubled vote
         db.session.add(Vote(question_id=question.id, voter=self.voter, created_hour=rounded_to_hour(self.now)))
         shared_board.changed(self.event_id)
         try:
             db.session.commit()
         except IntegrityError:  # this link already voted: it still counts once
             db.session.rollback()
-        else:
-            schedule_storage_reorder(self.now)
-            db.session.commit()
         return vote_count(question.id)
 
     def unvote(self, question_id: str) -> int:

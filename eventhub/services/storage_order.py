@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from flask import current_app
+
 from eventhub.domain.questions import rounded_to_hour
 from eventhub.extensions import db
 from eventhub.models import TaskKind
@@ -28,10 +30,17 @@ class ReorderNotDone(Exception):
 
 def schedule_storage_reorder(now: datetime) -> None:
     """Arm, in the caller's transaction, the rewrite at the start of the next hour: one task per hour
-    whatever the number of rows. Its row is dated to the hour, like the questions: it tells no more."""
-    when = rounded_to_hour(now) + timedelta(hours=1) + REORDER_DELAY
+    whatever the number of rows. Its row is dated to the hour, like the questions: it tells no more.
+    Once this process has seen the hour's task stored, later asks and votes skip the look-up."""
+    hour = rounded_to_hour(now)
+    seen = current_app.extensions.setdefault("eventhub_storage_reorder_hours", set())
+    if hour in seen:
+        return
     if outbox.pending_task(TaskKind.REORDER_STORAGE, None) is None:
-        outbox.arm(TaskKind.REORDER_STORAGE, None, due_at=when, created_at=rounded_to_hour(now))
+        outbox.arm(TaskKind.REORDER_STORAGE, None, due_at=hour + timedelta(hours=1) + REORDER_DELAY, created_at=hour)
+    else:  # stored by a committed transaction: nothing to arm until the next hour
+        seen.clear()
+        seen.add(hour)
 
 
 def reorder_question_storage() -> None:
