@@ -14,7 +14,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from flask import current_app
 from redis import Redis
@@ -140,18 +139,6 @@ class RedisJobs:
         log.info("job %s queued: %s", job.id, description or name)
         return job.id
 
-    def enqueue_at(self, when: datetime, func, *args, policy: JobPolicy = JobPolicy(), job_id: str | None = None,
-                   description: str | None = None) -> str:
-        """Queue `func(*args)` to run at `when` (aware); RQ's scheduler (run by `worker.py`) releases it."""
-        retry = None
-        if policy.retry_intervals:
-            retry = Retry(max=len(policy.retry_intervals), interval=list(policy.retry_intervals))
-        job = self.queue.enqueue_at(when, func, *args, job_timeout=policy.timeout, result_ttl=policy.result_ttl,
-                                    failure_ttl=policy.result_ttl, retry=retry, job_id=job_id,
-                                    description=description or func.__name__)
-        log.info("job %s scheduled for %s: %s", job.id, when.isoformat(), description or func.__name__)
-        return job.id
-
     def status(self, job_id: str) -> dict | None:
         """`{"status", "done", "total", "owner", ...}` of a job, or None if no such job is known."""
         try:
@@ -236,17 +223,6 @@ class InProcessJobs:
             local.status = "finished"
         finally:
             _current_local_job.reset(token)
-
-    def enqueue_at(self, when: datetime, func, *args, policy: JobPolicy = JobPolicy(), job_id: str | None = None,
-                   description: str | None = None) -> str:
-        """Run `func(*args)` at `when` in this process (a timer; it does not survive a restart)."""
-        delay = max((when - datetime.now(UTC)).total_seconds(), 0)
-        local_id = job_id or uuid.uuid4().hex
-        timer = threading.Timer(delay, self.enqueue, (func, *args), {"policy": policy, "job_id": local_id,
-                                                                      "description": description})
-        timer.daemon = True
-        timer.start()
-        return local_id
 
     def wait_local(self, timeout: float = 30.0) -> None:
         """Block until the jobs queued so far have run, retries due within `timeout` included (for tests)."""

@@ -92,24 +92,17 @@ def register_error_handlers(app) -> None:
         return error
 
     @app.errorhandler(OperationalError)
+    def handle_database_down(error: OperationalError):
+        return _part_down("database")
+
     @app.errorhandler(RedisError)
-    def handle_part_down(error: Exception):
-        """A part the service needs is away: nothing of the request was stored (its transaction is rolled
-        back), and the client may try again."""
-        part = "jobs" if isinstance(error, RedisError) else "database"
-        log.warning("%s unavailable on %s %s: %s", part, request.method, request.endpoint, type(error).__name__)
-        _roll_back()
-        message = f"The {part} is unavailable right now; nothing was changed. Please try again shortly."
-        if wants_json():
-            response = error_response(503, message, part)
-        else:
-            response = _page(503, message)
-        return _retry_soon(response)
+    def handle_jobs_down(error: RedisError):
+        return _part_down("jobs")
 
     @app.errorhandler(DBAPIError)
     def handle_database_error(error: DBAPIError):
         if error.connection_invalidated:
-            return handle_part_down(OperationalError(error.statement, error.params, error.orig))
+            return _part_down("database")
         return handle_unexpected(error)
 
     @app.errorhandler(Exception)
@@ -118,6 +111,16 @@ def register_error_handlers(app) -> None:
         if wants_json():
             return error_response(500, "Something went wrong on our side; it has been logged.")
         return _page(500, "Something went wrong on our side; it has been logged.")
+
+
+def _part_down(part: str):
+    """A part the service needs is away: nothing of the request was stored (its transaction is rolled back),
+    and the client may try again shortly (503 with Retry-After)."""
+    log.warning("%s unavailable on %s %s", part, request.method, request.endpoint)
+    _roll_back()
+    message = f"The {part} is unavailable right now; nothing was changed. Please try again shortly."
+    response = error_response(503, message, part) if wants_json() else _page(503, message)
+    return _retry_soon(response)
 
 
 def _roll_back() -> None:

@@ -67,9 +67,7 @@ def get_event(event_id: str):
 @organizer_required
 def change_event(event_id: str):
     """Change a town hall; a changed time re-sends every invite with a higher SEQUENCE."""
-    event = api_event(event_id)
-    if event.status == "cancelled":
-        raise ApiError(409, "The town hall is cancelled; create a new one instead.")
+    event = _changeable_event(event_id)
     payload = parse_body(EventChange).model_dump(exclude_unset=True)
     now = utcnow()
     changed = apply_event_changes(event_service.draft_of(event), payload, now=now)
@@ -97,14 +95,20 @@ def cancel_event(event_id: str):
 @organizer_required
 def add_attendees(event_id: str):
     """Add up to 10,000 attendees at a time; only they are invited (202: their invites are on their way)."""
-    event = api_event(event_id)
-    if event.status == "cancelled":
-        raise ApiError(409, "The town hall is cancelled; create a new one instead.")
+    event = _changeable_event(event_id)
     groups = tuple((group.name, group.timezone) for group in event.groups)
     additions = parse_attendee_additions(parse_body(AttendeesIn).model_dump(exclude_unset=True), groups,
                                          event.timezone)
     event_service.add_attendees(event, additions)
     return shaped(EventOut, event_service.event_json(event), 202)
+
+
+def _changeable_event(event_id: str):
+    """The organizer's town hall, or 409 once it is cancelled (a cancelled one is never changed again)."""
+    event = api_event(event_id)
+    if event.status == "cancelled":
+        raise ApiError(409, "The town hall is cancelled; create a new one instead.")
+    return event
 
 
 @api.post("/events/<event_id>/invites/resend")
