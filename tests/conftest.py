@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import threading
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -21,6 +22,13 @@ from eventhub.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def database_file_bytes(path: Path) -> bytes:
+    """A live SQLite file's bytes, read by another process. Opening and closing the file here would drop
+    every POSIX lock this process's SQLite connections hold on it (closing any descriptor of a file does),
+    and another process could then delete the write-ahead log and shared memory under them."""
+    return subprocess.run(["cat", str(path)], capture_output=True, check=True, timeout=60).stdout
 
 
 def free_port() -> int:

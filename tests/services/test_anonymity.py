@@ -11,6 +11,7 @@ from sqlalchemy import inspect, select
 from eventhub.extensions import db, jobs
 from eventhub.models import Attendee, Question, Vote
 from eventhub.services.events import personal_token
+from tests.conftest import database_file_bytes
 
 QUESTION_TABLES = ("questions", "votes", "question_keys")
 
@@ -115,4 +116,4 @@ def test_the_destroyed_voter_key_leaves_no_bytes_in_the_database_files(app, clie
         database = Path(db.engine.url.database)
         for path in (database, Path(f"{database}-wal")):
             if path.exists():
-                assert key not in path.read_bytes(), path.name
+                assert key not in database_file_bytes(path), path.name

@@ -14,6 +14,7 @@ from eventhub.models import Attendee, Event, OutboxTask, Question, TaskKind, Tas
 from eventhub.services.events import personal_token
 from eventhub.services.question_window import close_questions
 from eventhub.services.storage_order import reorder_question_storage
+from tests.conftest import database_file_bytes
 
 
 def _town_hall(client, headers, people: int) -> tuple[str, list[str]]:
@@ -74,7 +75,7 @@ def test_the_hourly_rewrite_lays_rows_out_in_key_order_in_the_files(app, client,
     assert _stored_order("questions") == by_key
     if db.engine.dialect.name == "sqlite":  # even the bytes in the file follow the key, and the log is empty
         database = Path(db.engine.url.database)
-        content = database.read_bytes()
+        content = database_file_bytes(database)
         offsets = [content.index(body.encode()) for _, body in sorted(asked)]
         assert offsets == sorted(offsets) or offsets == sorted(offsets, reverse=True)
         wal = Path(f"{database}-wal")
@@ -122,7 +123,7 @@ def test_closing_the_window_keeps_the_counts_and_deletes_every_pseudonym(app, cl
         database = Path(db.engine.url.database)
         for path in (database, Path(f"{database}-wal")):
             if path.exists():
-                content = path.read_bytes()
+                content = database_file_bytes(path)
                 assert not [p for p in pseudonyms if p.encode() in content], path.name
 
 
