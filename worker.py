@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
-import time
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -124,7 +124,12 @@ def main(argv: list[str]) -> int:
                 print(f"Redis is unreachable ({error}); trying again in 2 s", file=sys.stderr, flush=True)
             if burst or (worker is not None and worker._stop_requested):
                 return 0
-            time.sleep(2)  # the worker quit on a lost connection: start a new one once Redis answers
+            # The worker quit on a lost connection: start a new one once Redis answers. A stop asked for
+            # meanwhile (SIGTERM, SIGINT) is honoured: RQ's own handlers are gone with its worker.
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: stop.set())
+            if stop.wait(2):
+                return 0
     finally:
         stop.set()
 
