@@ -73,6 +73,17 @@ def requeue_jobs_of_dead_workers(connection: Redis, queue_names: list[str]) -> l
     return requeued
 
 
+class StoppableWorker(Worker):
+    """RQ's worker, remembering that a stop was asked for (SIGTERM, SIGINT): RQ records it only when a job is
+    running, and this process must not start a new worker after an idle one was told to stop."""
+
+    stop_asked = threading.Event()
+
+    def request_stop(self, signum, frame):
+        self.stop_asked.set()
+        super().request_stop(signum, frame)
+
+
 def sweep_forever(app, interval: float, stop: threading.Event) -> None:
     """The outbox sweep, every `interval` seconds, until `stop`; a database or Redis away for a while is
     logged and tried again at the next sweep."""
@@ -108,7 +119,6 @@ def main(argv: list[str]) -> int:
         start_for_worker(app, Redis.from_url(redis_url))  # attendees' answers, every IMAP_POLL_SECONDS
     try:
         while True:
-            worker = None
             try:
                 connection = Redis.from_url(redis_url)
                 released = release_dead_scheduler_locks(connection, queue_names)
@@ -118,17 +128,17 @@ def main(argv: list[str]) -> int:
                 if requeued:
                     print(f"requeued {len(requeued)} job(s) of a dead worker: {', '.join(requeued)}", flush=True)
                 with app.app_context():
-                    worker = Worker(queue_names, connection=connection)
+                    worker = StoppableWorker(queue_names, connection=connection)
                     worker.work(with_scheduler=True, burst=burst)
             except (RedisConnectionError, RedisTimeoutError) as error:
                 print(f"Redis is unreachable ({error}); trying again in 2 s", file=sys.stderr, flush=True)
-            if burst or (worker is not None and worker._stop_requested):
+            if burst or StoppableWorker.stop_asked.is_set():
                 return 0
             # The worker quit on a lost connection: start a new one once Redis answers. A stop asked for
             # meanwhile (SIGTERM, SIGINT) is honoured: RQ's own handlers are gone with its worker.
             for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, lambda *_: stop.set())
-            if stop.wait(2):
+                signal.signal(signum, lambda *_: StoppableWorker.stop_asked.set())
+            if StoppableWorker.stop_asked.wait(2):
                 return 0
     finally:
         stop.set()

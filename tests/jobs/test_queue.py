@@ -123,3 +123,28 @@ def test_in_process_a_job_waiting_for_its_retry_does_not_hold_up_the_others(app)
         time.sleep(0.05)
     assert jobs.status(other)["status"] == "finished"
     assert jobs.status(failing)["status"] == "queued"  # waiting for its retry, shown as queued, never done
+
+
+def test_an_idle_worker_py_stops_on_sigterm_and_leaves_no_process_behind(rq_settings, app, database_url, tmp_path):
+    """A service manager's stop: the worker (and the scheduler it started) exits; it does not start anew."""
+    import signal
+    import time
+
+    from tests.processes import _descendants, wait_for
+
+    env = {**os.environ, "REDIS_URL": rq_settings["REDIS_URL"], "DATABASE_URL": database_url, "SECRET_KEY": "test",
+           "RQ_QUEUE": "eventhub-test"}
+    with (tmp_path / "worker.log").open("w") as log:
+        worker = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        wait_for(lambda: "Listening on" in (tmp_path / "worker.log").read_text(), 30, "the worker to listen")
+        children = _descendants(worker.pid)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=15) == 0, (tmp_path / "worker.log").read_text()[-3000:]
+        time.sleep(0.5)
+        assert [pid for pid in children if os.path.exists(f"/proc/{pid}") and
+                open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] not in "ZX"] == []
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
