@@ -18,6 +18,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Worker
+from rq.exceptions import StopRequested
 from rq.registry import StartedJobRegistry
 from rq.scheduler import RQScheduler
 
@@ -83,6 +84,22 @@ class StoppableWorker(Worker):
         self.stop_asked.set()
         super().request_stop(signum, frame)
 
+    def _install_signal_handlers(self):
+        super()._install_signal_handlers()
+        if self.stop_asked.is_set():  # asked while RQ was starting up, before its handlers were in place
+            self._stop_requested = True
+
+
+def ask_to_stop(*_) -> None:
+    """This process's SIGTERM and SIGINT whenever RQ's own handlers are not in place."""
+    StoppableWorker.stop_asked.set()
+
+
+def _default_signals_in_child() -> None:
+    # The scheduler and the work horse install their own handlers; until then a stop ends them.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
+
 
 def sweep_forever(app, interval: float, stop: threading.Event) -> None:
     """The outbox sweep, every `interval` seconds, until `stop`; a database or Redis away for a while is
@@ -97,6 +114,9 @@ def sweep_forever(app, interval: float, stop: threading.Event) -> None:
 
 
 def main(argv: list[str]) -> int:
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, ask_to_stop)
+    os.register_at_fork(after_in_child=_default_signals_in_child)
     app = create_app()
     redis_url = app.config.get("REDIS_URL")
     if not redis_url:
@@ -118,7 +138,7 @@ def main(argv: list[str]) -> int:
                          name="outbox-sweep", daemon=True).start()
         start_for_worker(app, Redis.from_url(redis_url))  # attendees' answers, every IMAP_POLL_SECONDS
     try:
-        while True:
+        while not StoppableWorker.stop_asked.is_set():
             try:
                 connection = Redis.from_url(redis_url)
                 released = release_dead_scheduler_locks(connection, queue_names)
@@ -130,16 +150,18 @@ def main(argv: list[str]) -> int:
                 with app.app_context():
                     worker = StoppableWorker(queue_names, connection=connection)
                     worker.work(with_scheduler=True, burst=burst)
+            except StopRequested:  # a stop that reached RQ's handler after its loop had ended
+                pass
             except (RedisConnectionError, RedisTimeoutError) as error:
                 print(f"Redis is unreachable ({error}); trying again in 2 s", file=sys.stderr, flush=True)
+            # RQ's handlers are gone with its worker: a stop asked for from here on is ours to honour.
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, ask_to_stop)
             if burst or StoppableWorker.stop_asked.is_set():
                 return 0
-            # The worker quit on a lost connection: start a new one once Redis answers. A stop asked for
-            # meanwhile (SIGTERM, SIGINT) is honoured: RQ's own handlers are gone with its worker.
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, lambda *_: StoppableWorker.stop_asked.set())
-            if StoppableWorker.stop_asked.wait(2):
-                return 0
+            # The worker quit on a lost connection: start a new one once Redis answers.
+            StoppableWorker.stop_asked.wait(2)
+        return 0
     finally:
         stop.set()
 

@@ -3,7 +3,9 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
@@ -125,26 +127,43 @@ def test_in_process_a_job_waiting_for_its_retry_does_not_hold_up_the_others(app)
     assert jobs.status(failing)["status"] == "queued"  # waiting for its retry, shown as queued, never done
 
 
-def test_an_idle_worker_py_stops_on_sigterm_and_leaves_no_process_behind(rq_settings, app, database_url, tmp_path):
-    """A service manager's stop: the worker (and the scheduler it started) exits; it does not start anew."""
+def _processes_marked(mark: str) -> list[int]:
+    """Live processes (not zombies) whose environment carries `mark`."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if mark.encode() in (entry / "environ").read_bytes() and \
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX":
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("moment", ["started with PID", "Listening on", "Acquired scheduler lock"])
+def test_worker_py_told_to_stop_while_starting_or_idle_stops_and_leaves_no_process_behind(
+        rq_settings, app, database_url, tmp_path, moment):
+    """A service manager's stop, at each moment of start-up: the worker and the scheduler it started exit with
+    0 (RQ's own handlers are installed only after the scheduler is forked); it does not start anew."""
     import signal
-    import time
+    import uuid
 
-    from tests.processes import _descendants, wait_for
+    from tests.processes import wait_for
 
+    mark = f"EVENTHUB_TEST_MARK={uuid.uuid4().hex}"
     env = {**os.environ, "REDIS_URL": rq_settings["REDIS_URL"], "DATABASE_URL": database_url, "SECRET_KEY": "test",
-           "RQ_QUEUE": "eventhub-test"}
-    with (tmp_path / "worker.log").open("w") as log:
+           "RQ_QUEUE": "eventhub-test", mark.split("=")[0]: mark.split("=")[1]}
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log:
         worker = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
-        wait_for(lambda: "Listening on" in (tmp_path / "worker.log").read_text(), 30, "the worker to listen")
-        children = _descendants(worker.pid)
+        wait_for(lambda: moment in log_path.read_text(), 30, f"the worker's log to say {moment!r}", interval=0.005)
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=15) == 0, (tmp_path / "worker.log").read_text()[-3000:]
-        time.sleep(0.5)
-        assert [pid for pid in children if os.path.exists(f"/proc/{pid}") and
-                open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] not in "ZX"] == []
+        assert worker.wait(timeout=15) == 0, log_path.read_text()[-3000:]
+        wait_for(lambda: _processes_marked(mark) == [], 5, "every process of the worker to end")
     finally:
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+        for pid in _processes_marked(mark):
+            os.kill(pid, 9)
