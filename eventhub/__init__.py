@@ -64,6 +64,7 @@ def create_app(settings: dict | None = None):
     board.init_app(app)
 
     from eventhub import cli, models  # noqa: F401  (models register their tables)
+    from eventhub.domain.calendar import EVERY_CHOICES
     from eventhub.domain.planner import pain_level
     from eventhub.jobs import dispatch
     from eventhub.jobs.answer_polling import start_in_process
@@ -77,6 +78,7 @@ def create_app(settings: dict | None = None):
                       responses.pages, board_stream.pages):
         app.register_blueprint(blueprint)
     app.add_template_filter(pain_level)
+    app.jinja_env.globals["EVERY_CHOICES"] = EVERY_CHOICES  # the forms' "repeat every" choices
     app.register_blueprint(cli.bp)
     errors.register_error_handlers(app)
     dispatch.init_app(app)

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from eventhub.domain.statuses import EventStatus, SummaryStatus
 from eventhub.extensions import db
 
 
@@ -100,7 +101,7 @@ class Event(db.Model):
     duration_minutes: Mapped[int] = mapped_column(Integer)
     every: Mapped[str | None] = mapped_column(String(16), nullable=True)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | cancelled
+    status: Mapped[str] = mapped_column(String(16), default=EventStatus.SCHEDULED)
     questions_close: Mapped[datetime] = mapped_column(UTCDateTime())
     moderation: Mapped[bool] = mapped_column(Boolean, default=False)
     meet_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
@@ -113,6 +114,7 @@ class Event(db.Model):
         order_by="Occurrence.start", cascade="all, delete-orphan"
     )
     groups: Mapped[list[EventGroup]] = relationship(cascade="all, delete-orphan")
+    organizer: Mapped[Organizer] = relationship()
 
     @property
     def start(self) -> datetime:
@@ -239,7 +241,7 @@ class Question(db.Model):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))  # pending | visible | hidden | answered
+    status: Mapped[str] = mapped_column(String(16))  # a QuestionStatus
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     merged_into: Mapped[str | None] = mapped_column(String(32), nullable=True)
     # The unanswered question of an earlier town hall this one was carried over from.
@@ -267,7 +269,7 @@ class Summary(db.Model):
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
     notes: Mapped[str] = mapped_column(Text, default="")
     action_items: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | sending | sent
+    status: Mapped[str] = mapped_column(String(16), default=SummaryStatus.DRAFT)
     job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     prepared_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

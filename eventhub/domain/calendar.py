@@ -33,7 +33,7 @@ from eventhub.domain import zones
 
 PRODID = "-//EventHub//Town hall invites//EN"
 METHODS = ("REQUEST", "CANCEL", "PUBLISH")
-EVERY_CHOICES = ("week", "2 weeks", "month")
+EVERY_CHOICES = ("week", "2 weeks", "month")  # how often a series repeats: its RRULE (`series_rule`)
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 # Characters iCalendar text may not hold (RFC 5545 3.3.11 excludes CONTROL but for HTAB; newlines are escaped).
 _TEXT_SPECIALS = re.compile(r"[\\;,\n]")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from eventhub.domain import zones
+from eventhub.domain.calendar import EVERY_CHOICES
 from eventhub.domain.errors import InvalidField, refuse_control_characters
 
 MAX_ATTENDEES = 10_000
@@ -19,7 +20,6 @@ MAX_DESCRIPTION = 10_000
 MAX_NAME = 200
 MAX_GROUP = 100
 MAX_GROUPS = 200
-EVERY_CHOICES = ("week", "2 weeks", "month")
 # The WHATWG "valid e-mail address": what a browser's <input type=email> accepts.
 _EMAIL = re.compile(
     r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"

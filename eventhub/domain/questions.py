@@ -25,7 +25,6 @@ from eventhub.domain.errors import InvalidField, refuse_control_characters
 MIN_LENGTH = 3
 MAX_LENGTH = 1000
 MAX_ANSWER_LENGTH = 5000
-STATUSES = ("pending", "visible", "hidden", "answered")
 
 
 class TextTooLong(InvalidField):

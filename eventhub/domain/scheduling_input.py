@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from eventhub.domain import zones
+from eventhub.domain.calendar import EVERY_CHOICES
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.pain import WEEKDAYS, WorkCalendar, supported_countries
 
@@ -51,7 +52,6 @@ DEFAULT_STEP = 15
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 100
 MAX_COUNT = 104
-EVERY_CHOICES = ("week", "2 weeks", "month")
 DEFAULT_WORKDAYS = frozenset(range(5))
 
 _CLOCK = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")

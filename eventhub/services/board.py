@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from eventhub.domain import zones
 from eventhub.domain.questions import BoardEntry, board_order
+from eventhub.domain.statuses import ON_THE_BOARD, EventStatus
 from eventhub.extensions import db, jobs
 from eventhub.models import Event, Occurrence, Question, Vote
 
@@ -97,7 +98,7 @@ def build_snapshot(event_id: str, version: int) -> Snapshot | None:
         return None
     questions = db.session.execute(select(Question.id, Question.text, Question.status, Question.answer,
                                           Question.votes_at_close).where(
-        Question.event_id == event_id, Question.status.in_(("visible", "answered")),
+        Question.event_id == event_id, Question.status.in_(ON_THE_BOARD),
         Question.merged_into.is_(None))).all()
     counts = dict(db.session.execute(select(Vote.question_id, func.count()).join(Question).where(
         Question.event_id == event_id).group_by(Vote.question_id)).all()) if questions else {}
@@ -107,27 +108,8 @@ def build_snapshot(event_id: str, version: int) -> Snapshot | None:
     return _snapshot(event_id, version, {
         "title": event.title, "start": zones.format_utc(event.start),
         "questions_close": zones.format_utc(event.questions_close), "moderation": event.moderation,
-    }, event.questions_close, event.status == "cancelled",
+    }, event.questions_close, event.status == EventStatus.CANCELLED,
         [{"id": e.id, "text": e.text, "votes": e.votes, "status": e.status, "answer": e.answer} for e in entries])
-
-
-def listing(snapshot: Snapshot, is_open: bool, mine: frozenset[str]) -> dict:
-    """The board as one link sees it: the shared snapshot plus that link's own `voted` flags."""
-    event = snapshot.event
-    return {
-        "event": {"title": event["title"], "start": event["start"], "questions_close": event["questions_close"],
-                  "open": is_open, "moderation": event["moderation"]},
-        "questions": [{**question, "voted": question["id"] in mine} for question in snapshot.questions],
-    }
-
-
-def listing_json(snapshot: Snapshot, is_open: bool, mine: frozenset[str]) -> str:
-    """`listing` as JSON, joined from the snapshot's prebuilt pieces (no per-request encoding of the board)."""
-    event = json.dumps({**{k: snapshot.event[k] for k in ("title", "start", "questions_close")}, "open": is_open,
-                        "moderation": snapshot.event["moderation"]}, separators=(",", ":"))
-    rows = ",".join(fragment + ("true}" if question_id in mine else "false}")
-                    for fragment, question_id in zip(snapshot.fragments, snapshot.order, strict=True))
-    return f'{{"event":{event},"questions":[{rows}]}}'
 
 
 def etag(snapshot: Snapshot, is_open: bool, mine: frozenset[str]) -> str:

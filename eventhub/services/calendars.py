@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from eventhub.domain.calendar import CalendarEvent
+from eventhub.domain.statuses import EventStatus
 from eventhub.models import Attendee, Event, Organizer
 from eventhub.services.events import personal_link
 
@@ -36,7 +37,7 @@ def calendar_event(event: Event, organizer: Organizer, attendee: Attendee | None
         every=event.every,
         location=event.meet_url,
         url=link,
-        cancelled=event.status == "cancelled",
+        cancelled=event.status == EventStatus.CANCELLED,
     )
 
 

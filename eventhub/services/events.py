@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import timedelta
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, insert, select
 
-from eventhub.domain import zones
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.events import AttendeeInput, EventDraft
+from eventhub.domain.statuses import EventStatus
 from eventhub.extensions import db
 from eventhub.models import (
     Attendee,
@@ -27,8 +27,8 @@ from eventhub.models import (
     new_id,
     utcnow,
 )
-from eventhub.services import outbox
-from eventhub.services.responses import response_counts
+from eventhub.services import attendees, outbox
+from eventhub.services.responses import ResponseCounts, response_counts
 from eventhub.services.timeline import arm_timed_tasks
 
 
@@ -64,7 +64,7 @@ def event_of(organizer: Organizer, event_id: str) -> Event | None:
 def create_event(organizer: Organizer, draft: EventDraft) -> tuple[Event, str]:
     """Store a town hall with its invites and timed work in the outbox, in one transaction; return it
     with the id of the sending job."""
-    event = Event(organizer_id=organizer.id, sequence=0, status="scheduled")
+    event = Event(organizer_id=organizer.id, sequence=0, status=EventStatus.SCHEDULED)
     _apply_draft(event, draft)
     db.session.add(event)
     db.session.flush()
@@ -81,7 +81,7 @@ def draft_of(event: Event) -> EventDraft:
         title=event.title, description=event.description, timezone=event.timezone,
         duration_minutes=event.duration_minutes, occurrences=tuple(o.start for o in event.occurrences),
         every=event.every, attendees=tuple(
-            AttendeeInput(a.email, a.name, a.group, a.timezone) for a in active_attendees(event)
+            AttendeeInput(a.email, a.name, a.group, a.timezone) for a in attendees.active_list(event.id)
         ),
         questions_close=event.questions_close, moderation=event.moderation,
         groups=tuple((group.name, group.timezone) for group in event.groups),
@@ -91,7 +91,7 @@ def draft_of(event: Event) -> EventDraft:
 def update_event(event: Event, changed: EventDraft, attendees_given: bool) -> str | None:
     """Apply a change. A changed time or text re-sends every invite with a higher SEQUENCE; a removed
     attendee is sent a cancellation; a new one an invite. Returns the sending job's id, if any."""
-    if event.status == "cancelled":
+    if event.status == EventStatus.CANCELLED:
         raise InvalidField("status", "the town hall is cancelled")
     before = draft_of(event)
     content_changed = _content(before) != _content(changed)
@@ -109,8 +109,8 @@ def update_event(event: Event, changed: EventDraft, attendees_given: bool) -> st
 
 def cancel_event(event: Event) -> str:
     """Cancel the town hall (or the whole series) and send every attendee METHOD:CANCEL."""
-    if event.status != "cancelled":
-        event.status = "cancelled"
+    if event.status != EventStatus.CANCELLED:
+        event.status = EventStatus.CANCELLED
         event.sequence += 1
     job_id = _arm_invites(event)
     db.session.commit()
@@ -120,7 +120,7 @@ def cancel_event(event: Event) -> str:
 def add_attendees(event: Event, additions: tuple[AttendeeInput, ...]) -> tuple[int, str | None]:
     """Add the attendees not on the list yet (and bring back removed ones) and invite only them: the invite
     task serves whoever has no message of the current version. Returns how many were added and the job."""
-    if event.status == "cancelled":
+    if event.status == EventStatus.CANCELLED:
         raise InvalidField("status", "the town hall is cancelled")
     existing = {email: (attendee_id, removed) for attendee_id, email, removed in db.session.execute(
         select(Attendee.id, Attendee.email, Attendee.removed).where(Attendee.event_id == event.id))}
@@ -151,58 +151,39 @@ def resend_invites(event: Event) -> str:
     return job_id
 
 
-def active_attendees(event: Event) -> list[Attendee]:
-    return list(db.session.scalars(
-        select(Attendee).where(Attendee.event_id == event.id, Attendee.removed.is_(False)).order_by(Attendee.email)
-    ))
+@dataclass(frozen=True)
+class DeliveryCounts:
+    """How the messages of the current version stand for the current attendees."""
+
+    sent: int
+    failed: int
+    pending: int
 
 
-def delivery_counts(event: Event) -> dict:
-    """How the messages of the current version stand for the current attendees: sent, failed, pending."""
-    kind = "cancel" if event.status == "cancelled" else "request"
+@dataclass(frozen=True)
+class Standing:
+    """What the organizer's views show of a town hall besides its own fields."""
+
+    attendees: int
+    invites: DeliveryCounts
+    responses: ResponseCounts
+
+
+def delivery_counts(event: Event) -> DeliveryCounts:
+    kind = "cancel" if event.status == EventStatus.CANCELLED else "request"
     rows = db.session.execute(
         select(Delivery.status, func.count()).join(Attendee, Attendee.id == Delivery.attendee_id).where(
             Delivery.event_id == event.id, Delivery.kind == kind, Attendee.removed.is_(False),
             Delivery.sequence == event.sequence + Attendee.sequence_offset,
         ).group_by(Delivery.status)
     ).all()
-    counts = {"sent": 0, "failed": 0} | {status: count for status, count in rows}
-    counts["pending"] = max(_active_count(event) - counts["sent"] - counts["failed"], 0)
-    return {"sent": counts["sent"], "failed": counts["failed"], "pending": counts["pending"]}
+    counts = dict(rows)
+    sent, failed = counts.get("sent", 0), counts.get("failed", 0)
+    return DeliveryCounts(sent, failed, max(attendees.active_count(event.id) - sent - failed, 0))
 
 
-def _active_count(event: Event) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Attendee).where(Attendee.event_id == event.id, Attendee.removed.is_(False))
-    )
-
-
-def event_json(event: Event) -> dict:
-    base = current_app.config["EVENTHUB_BASE_URL"]
-    return {
-        "id": event.id,
-        "title": event.title,
-        "description": event.description,
-        "status": event.status,
-        "start": zones.format_utc(event.start),
-        "end": zones.format_utc(event.start + timedelta(minutes=event.duration_minutes)),
-        "duration_minutes": event.duration_minutes,
-        "timezone": event.timezone,
-        "local_start": zones.format_local(event.start, zones.get_zone(event.timezone)),
-        "occurrences": [zones.format_utc(o.start) for o in event.occurrences],
-        "every": event.every,
-        "sequence": event.sequence,
-        "questions_close": zones.format_utc(event.questions_close),
-        "moderation": event.moderation,
-        "groups": [{"name": group.name, "timezone": group.timezone} for group in event.groups],
-        "meet_url": event.meet_url,
-        "ics_url": f"{base}/api/v1/events/{event.id}/invite.ics",
-        "page_url": f"{base}/events/{event.id}",
-        "attendees": _active_count(event),
-        "invites": delivery_counts(event),
-        "responses": response_counts(event),
-        "job_id": event.last_job_id,
-    }
+def standing(event: Event) -> Standing:
+    return Standing(attendees.active_count(event.id), delivery_counts(event), response_counts(event))
 
 
 def _content(draft: EventDraft) -> tuple:

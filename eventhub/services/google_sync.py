@@ -7,12 +7,13 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
 
 from eventhub.domain.calendar import rule_instances, series_rule
+from eventhub.domain.statuses import EventStatus
 from eventhub.extensions import db
 from eventhub.gateways.google_calendar import GoogleCalendarError, GoogleCalendarGateway, GoogleEventInput
-from eventhub.models import Attendee, Event, Organizer
+from eventhub.models import Event
+from eventhub.services.attendees import active_list
 from eventhub.services.calendars import calendar_event
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def sync_event(event: Event) -> None:
     if google is None:
         return
     try:
-        if event.status == "cancelled":
+        if event.status == EventStatus.CANCELLED:
             google.cancel(event.id)
             return
         result = google.upsert(google_input(event))
@@ -49,7 +50,7 @@ def sync_event(event: Event) -> None:
 
 
 def google_input(event: Event) -> GoogleEventInput:
-    calendar = calendar_event(event, db.session.get(Organizer, event.organizer_id))
+    calendar = calendar_event(event, event.organizer)
     length = timedelta(minutes=event.duration_minutes)
     starts = [o.start for o in event.occurrences]
     rule = series_rule(calendar)
@@ -58,9 +59,7 @@ def google_input(event: Event) -> GoogleEventInput:
         overrides = tuple((original, planned, planned + length)
                           for original, planned in zip(rule_instances(calendar), starts, strict=True)
                           if original != planned)
-    attendees = db.session.scalars(
-        select(Attendee).where(Attendee.event_id == event.id, Attendee.removed.is_(False)).order_by(Attendee.email)
-    )
+    attendees = active_list(event.id)
     first = rule_instances(calendar)[0] if rule else starts[0]
     return GoogleEventInput(
         event_id=event.id,

@@ -21,6 +21,7 @@ from eventhub.domain.calendar import (
 from eventhub.domain.calendar_links import google_calendar_link, outlook_calendar_link
 from eventhub.domain.events import daylight_saving_moves, local_times
 from eventhub.domain.imip import build_imip_message
+from eventhub.domain.statuses import EventStatus
 from eventhub.extensions import db
 from eventhub.models import Attendee, Delivery, Event, Organizer, utcnow
 from eventhub.services import google_sync
@@ -41,7 +42,7 @@ def deliver_invites(event_id: str, retry_failed: bool = False) -> None:
         return
     google_sync.sync_event(event)
     version = (event.status, event.sequence)
-    writer = InviteWriter(event, db.session.get(Organizer, event.organizer_id))
+    writer = InviteWriter(event, event.organizer)
     attendees: dict[str, Attendee] = {}
 
     def pending() -> tuple[list[Recipient], int]:
@@ -80,11 +81,11 @@ def invite_work(event_id: str, status: str, sequence: int,
             .where(Attendee.event_id == event_id).order_by(Attendee.id)):
         last_request = latest.get((attendee_id, "request"), -1)
         last_cancel = latest.get((attendee_id, "cancel"), -1)
-        if status == "cancelled" or removed:
+        if status == EventStatus.CANCELLED or removed:
             if last_cancel > last_request:
                 done += 1  # already cancelled for them
             elif last_request >= 0:  # someone never invited needs no cancellation
-                own = sequence + offset + (0 if status == "cancelled" else 1)
+                own = sequence + offset + (0 if status == EventStatus.CANCELLED else 1)
                 todo.append(Recipient(attendee_id, email, "cancel", max(own, last_request + 1)))
             continue
         own = sequence + offset
@@ -142,7 +143,8 @@ class InviteWriter:
         ics = self.calendar(attendee, method, recipient.sequence)
         if attendee.timezone not in self._zones:
             self._zones[attendee.timezone] = zone_context(event, attendee.timezone)
-        context = _attendee_context(event, attendee, self.rule) | self._zones[attendee.timezone]
+        context = ({"attendee": attendee} | _calendar_links(event, self.rule, personal_link(attendee.id))
+                   | self._zones[attendee.timezone])
         context["cancelled"] = method == "CANCEL"
         context["updated"] = event.sequence > 0 and method == "REQUEST"
         return build_imip_message(
@@ -162,7 +164,14 @@ class InviteWriter:
 
 def invite_context(event: Event, attendee: Attendee, calendar: CalendarEvent) -> dict:
     """What the invite's text and HTML show an attendee, in their own zone."""
-    return _attendee_context(event, attendee, series_rule(calendar)) | zone_context(event, attendee.timezone)
+    return ({"attendee": attendee} | _calendar_links(event, series_rule(calendar), personal_link(attendee.id))
+            | zone_context(event, attendee.timezone))
+
+
+def preview_context(event: Event, calendar: CalendarEvent) -> dict:
+    """The invite as the organizer's page shows it: in the event's zone, with add-to-calendar links that carry
+    no question link (the organizer has none: a link is an attendee's own)."""
+    return _calendar_links(event, series_rule(calendar), None) | zone_context(event, event.timezone)
 
 
 def zone_context(event: Event, zone: str) -> dict:
@@ -176,14 +185,15 @@ def zone_context(event: Event, zone: str) -> dict:
     }
 
 
-def _attendee_context(event: Event, attendee: Attendee, rule: str | None) -> dict:
+def _calendar_links(event: Event, rule: str | None, ask_link: str | None) -> dict:
     first = event.occurrences[0].start
     end = first + timedelta(minutes=event.duration_minutes)
-    details = f"{event.description}\n\nAsk your questions anonymously: {personal_link(attendee.id)}".strip()
+    details = event.description
+    if ask_link is not None:
+        details = f"{details}\n\nAsk your questions anonymously: {ask_link}".strip()
     return {
         "event": event,
-        "attendee": attendee,
-        "ask_link": personal_link(attendee.id),
+        "ask_link": ask_link,
         "meet_url": event.meet_url,
         "google_link": google_calendar_link(event.title, first, end, details, event.meet_url,
                                             f"RRULE:{rule}" if rule else None, event.timezone),

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from eventhub.domain.ledger import LedgerEntry, PastTownHall, burden_ledger
 from eventhub.domain.scheduling_input import Group, HistoryWindow
+from eventhub.domain.statuses import EventStatus
 from eventhub.extensions import db
 from eventhub.models import Event, EventGroup, Occurrence
 
@@ -29,7 +30,7 @@ def past_town_halls(organizer_id: str, window: HistoryWindow, now: datetime) -> 
     query = (
         select(Occurrence.start, Event.id, Event.duration_minutes)
         .join(Event, Event.id == Occurrence.event_id)
-        .where(Event.organizer_id == organizer_id, Event.status != "cancelled", Occurrence.start >= start)
+        .where(Event.organizer_id == organizer_id, Event.status != EventStatus.CANCELLED, Occurrence.start >= start)
         .order_by(Occurrence.start.desc())
         .limit(MAX_TOWN_HALLS)
     )

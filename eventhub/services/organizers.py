@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import secrets
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from eventhub.domain.errors import InvalidField
+from eventhub.domain.events import normalize_email
 from eventhub.extensions import db
 from eventhub.models import Organizer, hash_token
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
-
-
-def normalize_email(email: str, field: str = "email") -> str:
-    """The canonical, validated form of an address, or InvalidField."""
-    if not isinstance(email, str) or not email.strip():
-        raise InvalidField(field, "an email address is required")
-    try:
-        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise InvalidField(field, str(exc)) from None
 
 
 def _new_api_token() -> str:
@@ -32,7 +22,7 @@ def _new_api_token() -> str:
 
 def create_organizer(email: str, password: str) -> tuple[Organizer, str]:
     """Create an organizer; return it with its API token, which is shown once and never stored."""
-    email = normalize_email(email)
+    email = normalize_email(email, "email")
     if not isinstance(password, str) or not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise InvalidField("password", f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters")
     if find_by_email(email) is not None:

@@ -7,12 +7,13 @@ import logging
 from datetime import timedelta
 
 from flask import render_template
-from sqlalchemy import select
 
 from eventhub.domain import zones
+from eventhub.domain.statuses import EventStatus
 from eventhub.extensions import db
 from eventhub.gateways.mail import new_message
 from eventhub.models import Attendee, Event, utcnow
+from eventhub.services.attendees import active
 from eventhub.services.delivery import fan_out, pending_once
 from eventhub.services.events import personal_link
 from eventhub.services.questions import close_window, purge_destroyed_keys
@@ -34,12 +35,11 @@ def send_question_reminder(event_id: str) -> None:
     """Remind every attendee once that questions close in a day (if they still do)."""
     event = db.session.get(Event, event_id)
     now = utcnow()
-    if event is None or event.status == "cancelled" or now >= event.questions_close:
+    if event is None or event.status == EventStatus.CANCELLED or now >= event.questions_close:
         return
     if now < event.questions_close - REMINDER_BEFORE_CLOSE - timedelta(minutes=10):
         return  # queued for an earlier close date that has since moved
-    attendees = {a.id: a for a in db.session.scalars(select(Attendee).where(
-        Attendee.event_id == event.id, Attendee.removed.is_(False)).order_by(Attendee.id))}
+    attendees = {a.id: a for a in db.session.scalars(active(event.id, order_by=Attendee.id))}
     addresses = [(a.id, a.email) for a in attendees.values()]
     fan_out(event.id, "reminder", lambda: pending_once(event.id, "reminder", addresses),
             lambda r: reminder_message(event, attendees[r.attendee_id]))

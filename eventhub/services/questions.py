@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -22,6 +23,7 @@ from eventhub.domain.questions import (
     similar_pairs,
     voter_pseudonym,
 )
+from eventhub.domain.statuses import MODERATOR_CHOICES, ON_THE_BOARD, EventStatus, QuestionStatus
 from eventhub.extensions import db
 from eventhub.models import Attendee, Event, Question, QuestionKey, Vote, hash_token, is_public_id, utcnow
 from eventhub.services import board as shared_board
@@ -84,7 +86,7 @@ class Board:
         if not limiter.allow(f"ask:{self.ask_key}", QUESTIONS_PER_HOUR, 3600):
             raise RateLimited(f"at most {QUESTIONS_PER_HOUR} questions an hour per link")
         question = Question(event_id=self.event.id, text=text,
-                            status="pending" if self.event.moderation else "visible",
+                            status=QuestionStatus.PENDING if self.event.moderation else QuestionStatus.VISIBLE,
                             created_hour=rounded_to_hour(self.now))
         db.session.add(question)
         schedule_storage_reorder(self.now)
@@ -122,15 +124,10 @@ class Board:
             Vote.voter == self.voter, Question.event_id == self.event_id))
         return frozenset(voted) & self.snapshot.question_ids
 
-    def listing(self, mine: frozenset[str] | None = None) -> dict:
-        """The board as this link sees it (the contract's shape)."""
-        mine = self.my_votes() if mine is None else mine
-        return shared_board.listing(self.snapshot, self.open, mine)
-
     def _question(self, question_id: str) -> Question:
         question = db.session.get(Question, question_id) if is_public_id(question_id) else None
         if question is None or question.event_id != self.event_id or question.merged_into is not None \
-                or question.status not in ("visible", "answered"):
+                or question.status not in ON_THE_BOARD:
             raise NotFound("no such question")
         return question
 
@@ -154,7 +151,7 @@ def _link(token: str, with_event: bool) -> tuple[Attendee | None, bytes | None]:
 
 def window_open(event: Event, now: datetime) -> bool:
     """Open from the invite until `questions_close`; once over, the voter key is destroyed."""
-    if event.status == "cancelled" or now >= event.questions_close:
+    if event.status == EventStatus.CANCELLED or now >= event.questions_close:
         if db.session.get(QuestionKey, event.id) is not None:  # a read, not a write, on each later request
             close_window(event)
         return False
@@ -239,24 +236,35 @@ def vote_counts(questions: list[Question]) -> dict[str, int]:
 # --- moderation (organizer) ------------------------------------------------------------------------------
 
 
-def moderation_list(event: Event) -> list[dict]:
-    """Every question of the event, any status, most votes first, with suggested duplicates.
+@dataclass(frozen=True)
+class ModerationRow:
+    """One question as the organizer moderates it: its total votes and the live questions it looks like."""
+
+    id: str
+    text: str
+    votes: int
+    status: str
+    answer: str | None
+    merged_into: str | None
+    similar: tuple[str, ...]
+
+
+def moderation_list(event: Event) -> list[ModerationRow]:
+    """Every question of the event, any status, most votes first (merged ones last), with suggested duplicates.
 
     Per question only the total, as every attendee's board shows it: no breakdown by group or by time.
     The organizer writes the attendee list and may hold links, so any breakdown (a group padded with
     their own addresses, or "everyone else") could isolate one person's votes."""
     questions = db.session.scalars(select(Question).where(Question.event_id == event.id)).all()
     counts = vote_counts(questions)
-    live = [(q.id, q.text) for q in questions if q.merged_into is None and q.status != "hidden"]
+    live = [(q.id, q.text) for q in questions if q.merged_into is None and q.status != QuestionStatus.HIDDEN]
     similar: dict[str, list[str]] = {}
     for first, second, _ in similar_pairs(live):
         similar.setdefault(first, []).append(second)
         similar.setdefault(second, []).append(first)
-    rows = [{
-        "id": q.id, "text": q.text, "votes": counts.get(q.id, 0), "status": q.status, "answer": q.answer,
-        "merged_into": q.merged_into, "similar": similar.get(q.id, []),
-    } for q in questions]
-    return sorted(rows, key=lambda row: (row["merged_into"] is not None, -row["votes"], row["id"]))
+    rows = [ModerationRow(q.id, q.text, counts.get(q.id, 0), q.status, q.answer, q.merged_into,
+                          tuple(similar.get(q.id, ()))) for q in questions]
+    return sorted(rows, key=lambda row: (row.merged_into is not None, -row.votes, row.id))
 
 
 def question_of(organizer_id: str, question_id: str) -> Question | None:
@@ -267,27 +275,26 @@ def question_of(organizer_id: str, question_id: str) -> Question | None:
     return question if event.organizer_id == organizer_id else None
 
 
-def moderate(question: Question, payload: dict) -> Question:
-    """Approve, hide or answer a question."""
-    if "status" in payload:
-        if payload["status"] not in ("visible", "hidden", "answered"):
-            raise InvalidField("status", "must be visible, hidden or answered")
-        question.status = payload["status"]
-    if "answer" in payload:
-        question.answer = clean_answer(payload["answer"])
-        if question.answer and "status" not in payload:
-            question.status = "answered"
-    if not {"status", "answer"} & payload.keys():
+def moderate(question: Question, status: str | None = None, answer: str | None = None) -> Question:
+    """Approve, hide or answer a question: `status` if given; `answer` if given ("" takes the answer back). An
+    answer with no status marks the question answered."""
+    if status is None and answer is None:
         raise InvalidField("status", "give a status or an answer")
+    if status is not None:
+        if status not in MODERATOR_CHOICES:
+            raise InvalidField("status", f"must be one of {', '.join(MODERATOR_CHOICES)}")
+        question.status = status
+    if answer is not None:
+        question.answer = clean_answer(answer)
+        if question.answer and status is None:
+            question.status = QuestionStatus.ANSWERED
     db.session.commit()
     return question
 
 
-def merge(question: Question, into_id: object) -> Question:
+def merge(question: Question, into_id: str) -> Question:
     """Fold a duplicate into another question: its votes join the other's, nobody counted twice. Only
     while the window is open: after the close the pseudonyms that keep anyone from counting twice are gone."""
-    if not isinstance(into_id, str):
-        raise InvalidField("into", "must be a question id")
     target = db.session.get(Question, into_id) if is_public_id(into_id) else None
     if target is None or target.event_id != question.event_id:
         raise InvalidField("into", "no such question in this town hall")
@@ -306,8 +313,8 @@ def merge(question: Question, into_id: object) -> Question:
     for child in db.session.scalars(select(Question).where(Question.merged_into == question.id)).all():
         child.merged_into = target.id
     question.merged_into = target.id
-    question.status = "hidden"
-    if target.status == "pending":
-        target.status = "visible"
+    question.status = QuestionStatus.HIDDEN
+    if target.status == QuestionStatus.PENDING:
+        target.status = QuestionStatus.VISIBLE
     db.session.commit()
     return target

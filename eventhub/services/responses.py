@@ -7,6 +7,7 @@ Nothing here holds or shows when anyone answered.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from eventhub.extensions import db
 from eventhub.models import Attendee, AttendeeResponse, Event
+from eventhub.services import attendees
 
 ANSWERED = ("accepted", "declined", "tentative")
 
@@ -58,35 +60,47 @@ def standing_answers(event: Event) -> dict[str, StandingAnswer]:
     return answers
 
 
-def response_counts(event: Event) -> dict:
-    """`{"accepted", "declined", "tentative", "needs_action"}` over the current attendees."""
-    return _counts(_active(event), standing_answers(event))
+@dataclass(frozen=True)
+class ResponseCounts:
+    """The current attendees by their answer to the invitation they now hold."""
+
+    accepted: int = 0
+    declined: int = 0
+    tentative: int = 0
+    needs_action: int = 0
 
 
-def group_responses(event: Event) -> list[dict]:
-    """Per group (in name order, "" for attendees without one): people, the counts, and the share who answered."""
+@dataclass(frozen=True)
+class GroupResponses:
+    """One group's answers (`group` is "" for attendees without one) and the share of its people who answered."""
+
+    group: str
+    people: int
+    counts: ResponseCounts
+
+    @property
+    def answered(self) -> int:
+        return self.people - self.counts.needs_action
+
+    @property
+    def answered_share(self) -> float:
+        return self.answered / self.people if self.people else 0.0
+
+
+def response_counts(event: Event) -> ResponseCounts:
+    return _counts(attendees.active_list(event.id), standing_answers(event))
+
+
+def group_responses(event: Event) -> list[GroupResponses]:
+    """Per group, in name order."""
     answers = standing_answers(event)
     by_group: dict[str, list[Attendee]] = {}
-    for attendee in _active(event):
+    for attendee in attendees.active_list(event.id):
         by_group.setdefault(attendee.group or "", []).append(attendee)
-    rows = []
-    for name in sorted(by_group):
-        counts = _counts(by_group[name], answers)
-        people = len(by_group[name])
-        answered = people - counts["needs_action"]
-        rows.append({"group": name, "people": people, **counts, "answered": answered,
-                     "answered_share": answered / people if people else 0.0})
-    return rows
+    return [GroupResponses(name, len(by_group[name]), _counts(by_group[name], answers)) for name in sorted(by_group)]
 
 
-def _counts(attendees: list[Attendee], answers: dict[str, StandingAnswer]) -> dict:
-    counts = {"accepted": 0, "declined": 0, "tentative": 0, "needs_action": 0}
-    for attendee in attendees:
-        response = answers[attendee.id].response if attendee.id in answers else "needs-action"
-        counts[response.replace("-", "_")] += 1
-    return counts
+def _counts(people: list[Attendee], answers: dict[str, StandingAnswer]) -> ResponseCounts:
+    counts = Counter(answers[a.id].response if a.id in answers else "needs-action" for a in people)
+    return ResponseCounts(counts["accepted"], counts["declined"], counts["tentative"], counts["needs-action"])
 
-
-def _active(event: Event) -> list[Attendee]:
-    return list(db.session.scalars(
-        select(Attendee).where(Attendee.event_id == event.id, Attendee.removed.is_(False)).order_by(Attendee.email)))

@@ -25,12 +25,14 @@ from eventhub.domain.calendar import rule_instances
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.events import apply_event_changes
 from eventhub.domain.itip_replies import Answer, MailAnswers, message_key, read_answers
+from eventhub.domain.statuses import EventStatus
 from eventhub.extensions import db
 from eventhub.gateways.imap import ImapMailbox
 from eventhub.gateways.mail import mail_gateway
-from eventhub.models import Attendee, AttendeeResponse, Event, HandledMail, Organizer, is_public_id, utcnow
+from eventhub.models import Attendee, AttendeeResponse, Event, HandledMail, is_public_id, utcnow
 from eventhub.services import events as event_service
 from eventhub.services import google_sync
+from eventhub.services.attendees import active_list
 from eventhub.services.delivery import Recipient
 from eventhub.services.invites import InviteWriter, calendar_event
 from eventhub.services.responses import standing_sequence
@@ -138,7 +140,7 @@ def apply_answer(sender: str, answer: Answer) -> str:
         _send_current_invitation(event, attendee)
         return APPLIED
     standing = standing_sequence(event, attendee)
-    if event.status == "cancelled" or attendee.removed or answer.sequence < standing:
+    if event.status == EventStatus.CANCELLED or attendee.removed or answer.sequence < standing:
         log.info("event %s: an answer to SEQUENCE %d, the standing one is %d; not counted",
                  event.id, answer.sequence, standing)
         return OUTDATED
@@ -178,11 +180,10 @@ def merge_google_responses(google=None) -> int:
         return 0
     changed = 0
     horizon = utcnow() - timedelta(days=1)
-    for event in db.session.scalars(select(Event).where(Event.status == "scheduled")):
+    for event in db.session.scalars(select(Event).where(Event.status == EventStatus.SCHEDULED)):
         if event.end < horizon:
             continue
-        attendees = {a.email.lower(): a for a in db.session.scalars(
-            select(Attendee).where(Attendee.event_id == event.id, Attendee.removed.is_(False)))}
+        attendees = {a.email.lower(): a for a in active_list(event.id)}
         for email, status in google.attendee_responses(event.id):
             attendee, response = attendees.get(email.lower()), _GOOGLE_STATUSES.get(status)
             if attendee is None or response is None:
@@ -210,7 +211,7 @@ def accept_proposal(event: Event, proposal_id: str) -> None:
     if (row is None or row.event_id != event.id or row.proposed_start is None or attendee is None
             or row.sequence < standing_sequence(event, attendee)):
         raise InvalidField("proposal", "this proposed time no longer stands")
-    if event.status == "cancelled":
+    if event.status == EventStatus.CANCELLED:
         raise InvalidField("proposal", "the town hall is cancelled")
     starts = [o.start for o in event.occurrences]
     payload: dict = {}
@@ -240,8 +241,8 @@ def accept_proposal(event: Event, proposal_id: str) -> None:
 
 def _send_current_invitation(event: Event, attendee: Attendee) -> None:
     """The attendee's current invitation (or their cancellation), to them alone (RFC 5546 section 3.2.6)."""
-    organizer = db.session.get(Organizer, event.organizer_id)
-    kind = "cancel" if event.status == "cancelled" or attendee.removed else "request"
+    organizer = event.organizer
+    kind = "cancel" if event.status == EventStatus.CANCELLED or attendee.removed else "request"
     sequence = standing_sequence(event, attendee) + (1 if kind == "cancel" and attendee.removed else 0)
     message = InviteWriter(event, organizer).message(attendee, Recipient(attendee.id, attendee.email, kind, sequence))
     with mail_gateway().session() as sender:
@@ -260,7 +261,7 @@ def _event_for_uid(uid: str) -> Event | None:
 
 
 def calendar_event_uid(event: Event) -> str:
-    return calendar_event(event, db.session.get(Organizer, event.organizer_id)).uid
+    return calendar_event(event, event.organizer).uid
 
 
 def _occurrence_key(event: Event, recurrence_id: datetime) -> str | None:
@@ -275,7 +276,7 @@ def _occurrence_index(event: Event, key: str) -> int | None:
 
 
 def _rule_instances(event: Event) -> tuple[datetime, ...]:
-    return rule_instances(calendar_event(event, db.session.get(Organizer, event.organizer_id)))
+    return rule_instances(calendar_event(event, event.organizer))
 
 
 def _storage_key(key: str) -> str:

@@ -4,6 +4,7 @@ every attendee exactly once by a fan-out job; unanswered questions carry over to
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
@@ -12,11 +13,12 @@ from sqlalchemy import func, select, update
 
 from eventhub.domain import zones
 from eventhub.domain.questions import rounded_to_hour
+from eventhub.domain.statuses import ON_THE_BOARD, EventStatus, QuestionStatus, SummaryStatus
 from eventhub.domain.summaries import SummaryContent, SummaryQuestion, order_questions
 from eventhub.extensions import db
 from eventhub.gateways.mail import MessageForMany, new_message
 from eventhub.models import Attendee, Delivery, Event, Question, Summary, TaskKind, utcnow
-from eventhub.services import outbox
+from eventhub.services import attendees, outbox
 from eventhub.services.delivery import Recipient, fan_out, pending_once
 from eventhub.services.questions import vote_counts
 
@@ -31,7 +33,8 @@ def summary_of(event: Event) -> Summary:
     """The event's summary, made as an empty draft if it has none yet."""
     summary = db.session.get(Summary, event.id)
     if summary is None:
-        summary = Summary(event_id=event.id, notes="", action_items=[], status="draft", prepared_at=utcnow())
+        summary = Summary(event_id=event.id, notes="", action_items=[], status=SummaryStatus.DRAFT,
+                          prepared_at=utcnow())
         db.session.add(summary)
         db.session.commit()
     return summary
@@ -40,19 +43,19 @@ def summary_of(event: Event) -> Summary:
 def _current(event: Event) -> Summary:
     """The summary if there is one, else a blank draft that is not stored (reading makes nothing)."""
     return db.session.get(Summary, event.id) or Summary(event_id=event.id, notes="", action_items=[],
-                                                         status="draft")
+                                                         status=SummaryStatus.DRAFT)
 
 
 def prepare_draft(event_id: str) -> None:
     event = db.session.get(Event, event_id)
-    if event is not None and event.status != "cancelled":
+    if event is not None and event.status != EventStatus.CANCELLED:
         summary_of(event)
         log.info("event %s: summary draft prepared", event_id)
 
 
 def save_draft(event: Event, notes: str, action_items: tuple[str, ...]) -> Summary:
     summary = summary_of(event)
-    if summary.status != "draft":
+    if summary.status != SummaryStatus.DRAFT:
         raise SummaryAlreadySent("the summary was already sent")
     summary.notes, summary.action_items = notes, list(action_items)
     db.session.commit()
@@ -62,14 +65,14 @@ def save_draft(event: Event, notes: str, action_items: tuple[str, ...]) -> Summa
 def start_sending(event: Event, notes: str, action_items: tuple[str, ...], owner: str) -> str:
     """Save the final text and put the mailing in the outbox; return its job id. Sending again while some
     attendees are not yet served resumes for them (the text stays what was first sent)."""
-    if event.status == "cancelled":
+    if event.status == EventStatus.CANCELLED:
         raise SummaryAlreadySent("the town hall is cancelled")
     summary = summary_of(event)
-    if summary.status == "draft":
+    if summary.status == SummaryStatus.DRAFT:
         summary.notes, summary.action_items = notes, list(action_items)
         # One conditional update: of two requests sending at once, only one turns the draft into a mailing.
         db.session.execute(update(Summary).where(
-            Summary.event_id == event.id, Summary.status == "draft").values(status="sending"))
+            Summary.event_id == event.id, Summary.status == SummaryStatus.DRAFT).values(status=SummaryStatus.SENDING))
     elif summary.status == "sent" or not unserved_count(event):
         summary.status = "sent"
         db.session.commit()
@@ -82,9 +85,8 @@ def start_sending(event: Event, notes: str, action_items: tuple[str, ...], owner
 
 def unserved_count(event: Event) -> int:
     """Attendees with no final summary delivery (sent, or refused for good) yet."""
-    attendees = db.session.execute(select(Attendee.id, Attendee.email).where(
-        Attendee.event_id == event.id, Attendee.removed.is_(False))).all()
-    todo, _ = pending_once(event.id, "summary", [tuple(row) for row in attendees])
+    rows = db.session.execute(attendees.active(event.id, Attendee.id, Attendee.email)).all()
+    todo, _ = pending_once(event.id, "summary", [tuple(row) for row in rows])
     return len(todo)
 
 
@@ -92,7 +94,7 @@ def content(event: Event) -> SummaryContent:
     summary = _current(event)
     questions = db.session.scalars(select(Question).where(
         Question.event_id == event.id, Question.merged_into.is_(None),
-        Question.status.in_(("visible", "answered")))).all()
+        Question.status.in_(ON_THE_BOARD))).all()
     votes = vote_counts(questions)
     return SummaryContent(
         title=event.title,
@@ -102,18 +104,22 @@ def content(event: Event) -> SummaryContent:
     )
 
 
-def summary_json(event: Event) -> dict:
-    summary, body = _current(event), content(event)
+@dataclass(frozen=True)
+class SummaryState:
+    """The summary as it stands: its status and job, what it says, and how its mailing went."""
+
+    status: str
+    job_id: str | None
+    body: SummaryContent
+    sent: int
+    failed: int
+
+
+def summary_state(event: Event) -> SummaryState:
+    summary = _current(event)
     counts = dict(db.session.execute(select(Delivery.status, func.count()).where(
         Delivery.event_id == event.id, Delivery.kind == "summary").group_by(Delivery.status)).all())
-    return {
-        "status": summary.status, "job_id": summary.job_id, "title": body.title,
-        "questions": [{"id": q.id, "text": q.text, "votes": q.votes, "answer": q.answer,
-                       "carried_over": q.answer is None} for q in body.questions],
-        "notes": body.notes, "action_items": list(body.action_items),
-        "sent": counts.get("sent", 0), "failed": counts.get("failed", 0),
-        "page_url": public_url(event),
-    }
+    return SummaryState(summary.status, summary.job_id, content(event), counts.get("sent", 0), counts.get("failed", 0))
 
 
 def public_url(event: Event) -> str:
@@ -128,10 +134,10 @@ def send_summary(event_id: str) -> None:
         return
     summary_of(event)
     body = content(event)
-    attendees = db.session.execute(select(Attendee.id, Attendee.email, Attendee.timezone).where(
-        Attendee.event_id == event.id, Attendee.removed.is_(False)).order_by(Attendee.id)).all()
-    zone_of = {attendee_id: zone for attendee_id, _, zone in attendees}
-    addresses = [(attendee_id, email) for attendee_id, email, _ in attendees]
+    rows = db.session.execute(attendees.active(event.id, Attendee.id, Attendee.email, Attendee.timezone,
+                                               order_by=Attendee.id)).all()
+    zone_of = {attendee_id: zone for attendee_id, _, zone in rows}
+    addresses = [(attendee_id, email) for attendee_id, email, _ in rows]
     message_id_domain = urlsplit(current_app.config["EVENTHUB_BASE_URL"]).hostname
     per_zone: dict[str, MessageForMany] = {}
 
@@ -144,7 +150,7 @@ def send_summary(event_id: str) -> None:
     result = fan_out(event.id, "summary", lambda: pending_once(event.id, "summary", addresses), build)
     # Sent once everyone was served or refused for good (the last shard of a mailing cut in shards).
     if not result.sharded and not unserved_count(event):
-        db.session.execute(update(Summary).where(Summary.event_id == event.id, Summary.status == "sending")
+        db.session.execute(update(Summary).where(Summary.event_id == event.id, Summary.status == SummaryStatus.SENDING)
                            .values(status="sent", sent_at=utcnow()))
         db.session.commit()
 
@@ -159,7 +165,7 @@ def summary_message(event: Event, body: SummaryContent, zone: str) -> EmailMessa
 # --- carrying unanswered questions over ------------------------------------------------------------------
 
 
-def carried_over_suggestions(event: Event) -> list[dict]:
+def carried_over_suggestions(event: Event) -> list[Question]:
     """Unanswered questions of the organizer's earlier town halls, not yet carried into this one."""
     earlier = db.session.scalars(select(Event.id).join(Summary, Summary.event_id == Event.id).where(
         Event.organizer_id == event.organizer_id, Event.id != event.id, Summary.status == "sent")).all()
@@ -169,17 +175,17 @@ def carried_over_suggestions(event: Event) -> list[dict]:
         Question.event_id == event.id, Question.carried_from.is_not(None))))
     candidates = db.session.scalars(select(Question).where(
         Question.event_id.in_(earlier), Question.merged_into.is_(None), Question.answer.is_(None),
-        Question.status == "visible")).all()
-    return [{"id": q.id, "text": q.text} for q in candidates if q.id not in taken]
+        Question.status == QuestionStatus.VISIBLE)).all()
+    return [q for q in candidates if q.id not in taken]
 
 
 def carry_over(event: Event, question_id: str) -> Question | None:
     """Put an earlier unanswered question on this town hall's board."""
-    suggestion = next((s for s in carried_over_suggestions(event) if s["id"] == question_id), None)
+    suggestion = next((s for s in carried_over_suggestions(event) if s.id == question_id), None)
     if suggestion is None:
         return None
-    question = Question(event_id=event.id, text=suggestion["text"], status="visible", carried_from=question_id,
-                        created_hour=rounded_to_hour(utcnow()))
+    question = Question(event_id=event.id, text=suggestion.text, status=QuestionStatus.VISIBLE,
+                        carried_from=question_id, created_hour=rounded_to_hour(utcnow()))
     db.session.add(question)
     db.session.commit()
     return question

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -15,12 +15,14 @@ from eventhub.domain import zones
 from eventhub.domain.calendar import build_calendar
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.events import apply_event_changes, parse_attendee_additions, parse_event_request
+from eventhub.domain.statuses import EventStatus
 from eventhub.extensions import db
-from eventhub.models import Attendee, Delivery, Organizer, utcnow
+from eventhub.models import Attendee, Delivery, utcnow
 from eventhub.services import events as event_service
 from eventhub.services import organizers, outbox, questions, responses, summaries
 from eventhub.services.calendars import calendar_event
-from eventhub.services.invites import invite_context
+from eventhub.services.invites import preview_context
+from eventhub.web.answers import event_answer
 from eventhub.web.api import job_json
 from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError
@@ -42,7 +44,7 @@ def create_event():
     """Create a town hall; every attendee is sent an invite holding their personal question link."""
     draft = parse_event_request(parse_body(EventIn).model_dump(exclude_unset=True), now=utcnow())
     event, _ = event_service.create_event(g.organizer, draft)
-    return shaped(EventOut, event_service.event_json(event), 201)
+    return shaped(EventOut, _event_answer(event), 201)
 
 
 @api.get("/events")
@@ -51,7 +53,7 @@ def create_event():
 def list_events():
     """The organizer's town halls."""
     events = event_service.events_of(g.organizer)
-    return shaped(EventList, {"events": [event_service.event_json(event) for event in events]})
+    return shaped(EventList, {"events": [_event_answer(event) for event in events]})
 
 
 @api.get("/events/<event_id>")
@@ -59,7 +61,7 @@ def list_events():
 @organizer_required
 def get_event(event_id: str):
     """One town hall with its invites' and answers' counts."""
-    return shaped(EventOut, event_service.event_json(api_event(event_id)))
+    return shaped(EventOut, _event_answer(api_event(event_id)))
 
 
 @api.patch("/events/<event_id>")
@@ -77,7 +79,7 @@ def change_event(event_id: str):
             raise ApiError(409, "Questions for this town hall are closed for good.", field="questions_close")
         changed = replace(changed, questions_close=event.questions_close)
     event_service.update_event(event, changed, attendees_given="attendees" in payload)
-    return shaped(EventOut, event_service.event_json(event))
+    return shaped(EventOut, _event_answer(event))
 
 
 @api.delete("/events/<event_id>")
@@ -87,7 +89,7 @@ def cancel_event(event_id: str):
     """Cancel a town hall: every attendee is sent METHOD:CANCEL."""
     event = api_event(event_id)
     event_service.cancel_event(event)
-    return shaped(EventOut, event_service.event_json(event))
+    return shaped(EventOut, _event_answer(event))
 
 
 @api.post("/events/<event_id>/attendees")
@@ -100,13 +102,17 @@ def add_attendees(event_id: str):
     additions = parse_attendee_additions(parse_body(AttendeesIn).model_dump(exclude_unset=True), groups,
                                          event.timezone)
     event_service.add_attendees(event, additions)
-    return shaped(EventOut, event_service.event_json(event), 202)
+    return shaped(EventOut, _event_answer(event), 202)
+
+
+def _event_answer(event) -> dict:
+    return event_answer(event, event_service.standing(event))
 
 
 def _changeable_event(event_id: str):
     """The organizer's town hall, or 409 once it is cancelled (a cancelled one is never changed again)."""
     event = api_event(event_id)
-    if event.status == "cancelled":
+    if event.status == EventStatus.CANCELLED:
         raise ApiError(409, "The town hall is cancelled; create a new one instead.")
     return event
 
@@ -138,7 +144,7 @@ def download_invite(event_id: str):
     if event is None:
         raise ApiError(404 if organizer is not None else 401,
                        "No such town hall." if organizer is not None else "Sign in or send a Bearer token.")
-    ics = build_calendar(calendar_event(event, db.session.get(Organizer, event.organizer_id)), "PUBLISH", (),
+    ics = build_calendar(calendar_event(event, event.organizer), "PUBLISH", (),
                          utcnow())
     return Response(ics, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="{_filename(event.title)}.ics"'})
@@ -219,17 +225,16 @@ def new_event():
 @login_required
 def show_event(event_id: str):
     event = page_event(event_id)
-    organizer = db.session.get(Organizer, event.organizer_id)
-    links = invite_context(event, _OrganizerView(event), calendar_event(event, organizer))
-    follow_up = summaries.summary_json(event)
-    return render_template("events/show.html", event=event, summary=event_service.event_json(event),
+    links = preview_context(event, calendar_event(event, event.organizer))
+    follow_up = summaries.summary_state(event)
+    return render_template("events/show.html", event=event, standing=event_service.standing(event),
                            attendees=attendee_rows(event), links=links,
                            group_responses=responses.group_responses(event), proposals=proposals(event),
                            questions=questions.moderation_list(event),
                            follow_up=follow_up,
                            carried_over=summaries.carried_over_suggestions(event),
                            job=_job(event.last_job_id, current_user.id),
-                           summary_job=_job(follow_up["job_id"], current_user.id))
+                           summary_job=_job(follow_up.job_id, current_user.id))
 
 
 @pages.get("/events/<event_id>/status.json")
@@ -237,9 +242,10 @@ def show_event(event_id: str):
 def event_status(event_id: str):
     """What the page polls: the invites' state and the running job's progress."""
     event = page_event(event_id)
-    summary = summaries.summary_json(event)
-    return jsonify({"invites": event_service.delivery_counts(event), "job": _job(event.last_job_id, current_user.id),
-                    "summary_job": _job(summary["job_id"], current_user.id), "summary_status": summary["status"],
+    summary = summaries.summary_state(event)
+    return jsonify({"invites": asdict(event_service.delivery_counts(event)),
+                    "job": _job(event.last_job_id, current_user.id),
+                    "summary_job": _job(summary.job_id, current_user.id), "summary_status": summary.status,
                     "status": event.status})
 
 
@@ -264,15 +270,6 @@ def cancel_event_page(event_id: str):
     event_service.cancel_event(event)
     flash(f"{event.title} is cancelled; every attendee is sent a cancellation.", "info")
     return redirect(url_for("events.show_event", event_id=event.id))
-
-
-class _OrganizerView:
-    """Stands in for an attendee so the organizer's page shows the generic add-to-calendar links."""
-
-    def __init__(self, event):
-        self.id = "organizer-preview"
-        self.name = ""
-        self.timezone = event.timezone
 
 
 def _prefill(args) -> dict:

@@ -13,8 +13,10 @@ from flask_login import current_user, login_required
 
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.questions import TextTooLong, spreadsheet_safe
+from eventhub.domain.statuses import QuestionStatus
 from eventhub.services import board as shared_board
 from eventhub.services import questions
+from eventhub.web.answers import board_answer, board_answer_json, moderation_answer
 from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError
 from eventhub.web.openapi import (
@@ -74,7 +76,7 @@ def board(token: str):
     if request.if_none_match.contains(tag):
         response = Response(status=304)
     else:
-        response = Response(shared_board.listing_json(attendee_board.snapshot, attendee_board.open, mine),
+        response = Response(board_answer_json(attendee_board.snapshot, attendee_board.open, mine),
                             mimetype="application/json")
     response.set_etag(tag)
     response.headers["Cache-Control"] = "private, no-cache"  # only this browser keeps it, and asks each time
@@ -115,7 +117,8 @@ def unvote(token: str, question_id: str):
 @organizer_required
 def moderation_list(event_id: str):
     """Every question of the town hall, any status."""
-    return shaped(ModerationList, {"questions": questions.moderation_list(api_event(event_id))})
+    rows = questions.moderation_list(api_event(event_id))
+    return shaped(ModerationList, {"questions": [moderation_answer(row) for row in rows]})
 
 
 def _own_question(question_id: str):
@@ -132,9 +135,12 @@ def _own_question(question_id: str):
 def moderate(question_id: str):
     """Approve, hide or answer a question."""
     question = _own_question(question_id)
-    change = parse_body(ModerationIn).model_dump(exclude_unset=True)
+    change = parse_body(ModerationIn)
+    if not change.model_fields_set & {"status", "answer"}:
+        raise ApiError(422, "Give a status or an answer.", field="status")
+    answer = (change.answer or "") if "answer" in change.model_fields_set else None  # null takes it back
     try:
-        questions.moderate(question, change)
+        questions.moderate(question, status=change.status, answer=answer)
     except TextTooLong as too_long:
         raise ApiError(413, too_long.message, field=too_long.field) from None
     return shaped(ModeratedQuestion, _row(question))
@@ -185,10 +191,11 @@ def ask_page(token: str):
             flash("You have asked a lot this hour; please wait a little before asking again.", "error")
             status = 429
         else:
-            flash("Thank you: your question is waiting for the moderator." if question.status == "pending"
+            flash("Thank you: your question is waiting for the moderator." if question.status == QuestionStatus.PENDING
                   else "Thank you: your question is on the board.", "info")
             return redirect(url_for("questions.ask_page", token=token))
-    return render_template("questions/board.html", board=attendee_board.listing(), token=token,
+    board = board_answer(attendee_board.snapshot, attendee_board.open, attendee_board.my_votes())
+    return render_template("questions/board.html", board=board, token=token,
                            typed=request.form.get("text", "") if status != 200 else ""), status
 
 
@@ -222,10 +229,8 @@ def moderate_page(event_id: str, question_id: str):
         if request.form.get("action") == "merge":
             questions.merge(question, request.form.get("into", ""))
         else:
-            payload = {"status": request.form["status"]} if request.form.get("status") else {}
-            if "answer" in request.form:
-                payload["answer"] = request.form["answer"]
-            questions.moderate(question, payload)
+            questions.moderate(question, status=request.form.get("status") or None,
+                               answer=request.form.get("answer"))
     except InvalidField as invalid:
         flash(f"{invalid.field}: {invalid.message}", "error")
     except questions.QuestionsClosed as closed:
@@ -242,8 +247,7 @@ def export_questions(event_id: str):
     writer = csv.writer(out)
     writer.writerow(["votes", "status", "question", "answer"])
     for row in questions.moderation_list(event):
-        if row["merged_into"] is None:
-            writer.writerow([row["votes"], row["status"], spreadsheet_safe(row["text"]),
-                             spreadsheet_safe(row["answer"] or "")])
+        if row.merged_into is None:
+            writer.writerow([row.votes, row.status, spreadsheet_safe(row.text), spreadsheet_safe(row.answer or "")])
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="questions.csv"'})

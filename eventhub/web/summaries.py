@@ -6,10 +6,12 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user, login_required
 
 from eventhub.domain.errors import InvalidField
+from eventhub.domain.statuses import SummaryStatus
 from eventhub.domain.summaries import parse_summary_request
 from eventhub.extensions import db
 from eventhub.models import Event, Summary, is_public_id
 from eventhub.services import summaries
+from eventhub.web.answers import summary_answer
 from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError
 from eventhub.web.openapi import ORGANIZER_READ, ORGANIZER_WRITE, described, parse_body, shaped
@@ -39,7 +41,8 @@ def send_summary(event_id: str):
 @organizer_required
 def get_summary(event_id: str):
     """The summary as it stands (draft, sending or sent)."""
-    return shaped(SummaryOut, summaries.summary_json(api_event(event_id)))
+    event = api_event(event_id)
+    return shaped(SummaryOut, summary_answer(event, summaries.summary_state(event)))
 
 
 @pages.get("/events/<event_id>/summary")
@@ -47,7 +50,7 @@ def public_summary(event_id: str):
     """The summary for attendees, once it has been sent: the same content as the email."""
     event = db.session.get(Event, event_id) if is_public_id(event_id) else None
     summary = db.session.get(Summary, event_id) if event is not None else None
-    if summary is None or summary.status == "draft":
+    if summary is None or summary.status == SummaryStatus.DRAFT:
         abort(404)
     return render_template("events/summary.html", event=event, body=summaries.content(event))
 

@@ -2,6 +2,7 @@
 all in headless Chromium."""
 
 import re
+from urllib.parse import unquote
 
 from icalendar import Calendar
 from playwright.sync_api import expect
@@ -33,6 +34,9 @@ def test_from_a_scheduling_result_to_a_town_hall_with_its_invites_sent(signed_in
         "href", re.compile(r"^https://calendar\.google\.com/calendar/render\?action=TEMPLATE"))
     expect(page.get_by_role("link", name="Add to Outlook")).to_have_attribute(
         "href", re.compile(r"^https://outlook\.office\.com/"))
+    # The organizer holds no question link: their add-to-calendar links carry none (a made-up one led to a 404).
+    for name in ("Add to Google Calendar", "Add to Outlook"):
+        assert "/ask/" not in unquote(page.get_by_role("link", name=name).get_attribute("href"))
     download = page.request.get(live_server + page.get_by_role("link", name="Download .ics").get_attribute("href"))
     assert Calendar.from_ical(download.body())["METHOD"] == "PUBLISH"
 

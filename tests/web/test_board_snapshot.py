@@ -139,7 +139,8 @@ def test_a_question_held_for_moderation_bumps_the_version_but_no_links_etag(app,
     question = _ask(client, token)
     assert _version(event["id"]) == version + 1
     assert _board(client, token, tag).status_code == 304  # the board shows nothing new
-    client.patch(f"/api/v1/questions/{question}", json={"status": "visible"}, headers=auth_headers)
+    assert client.patch(f"/api/v1/questions/{question}", json={"status": "visible"},
+                        headers=auth_headers).status_code == 200
     assert _board(client, token, tag).json["questions"][0]["id"] == question
 
 

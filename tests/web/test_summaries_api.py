@@ -98,12 +98,12 @@ def test_unanswered_questions_carry_over_to_the_next_town_hall(client, auth_head
 
     event = db.session.get(Event, following["id"])
     suggestions = carried_over_suggestions(event)
-    assert sorted(s["text"] for s in suggestions) == ["Can we get better chairs?", "Will there be a <b>raise</b>?"]
-    carry_over(event, suggestions[0]["id"])
+    assert sorted(s.text for s in suggestions) == ["Can we get better chairs?", "Will there be a <b>raise</b>?"]
+    carry_over(event, suggestions[0].id)
     assert len(carried_over_suggestions(event)) == 1
     token = personal_token(db.session.query(Attendee).filter_by(event_id=event.id).one().id)
     board = client.get(f"/api/v1/ask/{token}").json["questions"]
-    assert [q["text"] for q in board] == [suggestions[0]["text"]] and board[0]["votes"] == 0
+    assert [q["text"] for q in board] == [suggestions[0].text] and board[0]["votes"] == 0
 
 
 def test_no_summary_for_a_cancelled_town_hall(client, auth_headers, held):

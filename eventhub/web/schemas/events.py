@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from eventhub.domain.events import EVERY_CHOICES, MAX_ATTENDEES, MAX_DESCRIPTION, MAX_OCCURRENCES, MAX_TITLE
+from eventhub.domain.calendar import EVERY_CHOICES
+from eventhub.domain.events import MAX_ATTENDEES, MAX_DESCRIPTION, MAX_OCCURRENCES, MAX_TITLE
 from eventhub.web.schemas.common import Answer, ChangeBody, Email, Instant, RequestBody
 
 Every = Literal[EVERY_CHOICES]  # type: ignore[valid-type]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import ConfigDict, Field
 
 from eventhub.web.schemas.common import Answer, Email, Instant, RequestBody
+from eventhub.web.schemas.events import Every
 
 
 class PlanningBody(RequestBody):
@@ -72,7 +71,7 @@ class SeriesIn(PlanningBody):
     from_: Instant = Field(alias="from")
     to: Instant | None = None
     count: int
-    every: Literal["week", "2 weeks", "month"]
+    every: Every
     step_minutes: int = 15
     history: bool | HistoryWindowIn = HISTORY
 

@@ -1,0 +1,30 @@
+"""The states a town hall, a question and a summary can be in: the one place their names are written.
+
+Each is a `StrEnum`, so a stored value reads back as the same string and compares equal to it.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class EventStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"  # for good: attendees were sent METHOD:CANCEL, nothing changes it again
+
+
+class QuestionStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for the moderator
+    VISIBLE = "visible"
+    HIDDEN = "hidden"  # taken off the board (or merged into another)
+    ANSWERED = "answered"
+
+
+ON_THE_BOARD = (QuestionStatus.VISIBLE, QuestionStatus.ANSWERED)
+MODERATOR_CHOICES = (QuestionStatus.VISIBLE, QuestionStatus.HIDDEN, QuestionStatus.ANSWERED)
+
+
+class SummaryStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SENDING = "sending"  # its mailing is in the outbox; sending again resumes for those not yet served
+    SENT = "sent"  # everyone was served or refused for good
