@@ -169,3 +169,19 @@ def test_the_create_form_without_a_file_works_as_before(client, signed_in, mail)
     assert answer.status_code == 302
     jobs.wait_local()
     assert [item["to"] for item in mail.messages] == [["ana@example.com"]]
+
+
+def test_with_scripts_off_the_event_page_reads_how_far_the_invites_are(client, signed_in, town_hall):
+    _upload(client, signed_in, town_hall, b"bob@example.com\ncarla@example.com\n")
+    page = client.get(f"/events/{town_hall}").get_data(as_text=True)
+    assert '<span id="job-status">finished (3 of 3)</span>' in page
+    assert re.search(r'<progress id="job-progress" max="3" value="3"[^>]*>3 of 3</progress>', page)
+    assert "reload the page to see how far they are" not in page
+
+
+def test_with_scripts_off_a_waiting_mailing_says_to_reload(rq_settings, client, signed_in, auth_headers):
+    # With RQ and no worker the invites wait in the queue.
+    event_id = client.post("/api/v1/events", headers=auth_headers, json=TOWN_HALL).json["id"]
+    page = _upload(client, signed_in, event_id, b"bob@example.com\n").get_data(as_text=True)
+    assert '<span id="job-status">queued (0 of 0)</span>' in page
+    assert "<noscript><p class=\"hint\">The invites are going out: reload the page" in page
