@@ -68,14 +68,26 @@ def create_app(settings: dict | None = None):
     from eventhub.domain.planner import pain_level
     from eventhub.jobs import dispatch
     from eventhub.jobs.answer_polling import start_in_process
-    from eventhub.web import api, auth, board_stream, errors, events, pages, questions, responses, scheduling, summaries
+    from eventhub.web import (
+        api,
+        attendee_upload,
+        auth,
+        board_stream,
+        errors,
+        events,
+        pages,
+        questions,
+        responses,
+        scheduling,
+        summaries,
+    )
 
     board_stream.init_app(app)
     for blueprint in (api.bp, scheduling.api, events.api, questions.api, summaries.api, board_stream.api):
         csrf.exempt(blueprint)  # the API authenticates by Bearer token, never by cookie
         app.register_blueprint(blueprint)
     for blueprint in (auth.bp, pages.bp, scheduling.pages, events.pages, questions.pages, summaries.pages,
-                      responses.pages, board_stream.pages):
+                      responses.pages, board_stream.pages, attendee_upload.pages):
         app.register_blueprint(blueprint)
     app.add_template_filter(pain_level)
     app.jinja_env.globals["EVERY_CHOICES"] = EVERY_CHOICES  # the forms' "repeat every" choices

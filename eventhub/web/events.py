@@ -24,6 +24,7 @@ from eventhub.services.calendars import calendar_event
 from eventhub.services.invites import preview_context
 from eventhub.web.answers import event_answer
 from eventhub.web.api import job_json
+from eventhub.web.attendee_upload import attendees_from_upload
 from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError
 from eventhub.web.openapi import ORGANIZER_READ, ORGANIZER_WRITE, described, parse_body, shaped
@@ -211,7 +212,9 @@ def new_event():
     error = None
     if request.method == "POST":
         try:
-            draft = parse_event_request(_event_payload(form), now=utcnow())
+            payload = _event_payload(form)
+            payload["attendees"] += attendees_from_upload(request.files.get("attendees_file"))
+            draft = parse_event_request(payload, now=utcnow())
         except InvalidField as invalid:
             error = {"field": invalid.field, "message": invalid.message}
         else:
