@@ -14,6 +14,8 @@ _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 _IPV6_LIKE = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,8}[0-9a-fA-F]{0,4}(?![\w:])")
 # A request line with its status, as both access logs write it: `"GET /path HTTP/1.1" 200`.
 _ACCESS_LINE = re.compile(r'"[A-Z]+ \S* HTTP/[0-9.]+" \d{3}')
+# Werkzeug colours a request line by its status (a 304 cyan, a 404 yellow): matched with the colours taken out.
+_COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 _installed = False
 
 
@@ -44,7 +46,7 @@ def install() -> None:
             message = record.getMessage()
         except Exception:  # a broken format string is the logger's own problem; leave it as it is
             return record
-        access_log = record.name in ACCESS_LOGGERS and _ACCESS_LINE.search(message) is not None
+        access_log = record.name in ACCESS_LOGGERS and _ACCESS_LINE.search(_COLOURS.sub("", message)) is not None
         if "/ask/" in message or access_log:
             record.msg, record.args = redact(message, access_log), ()
         return record
