@@ -206,7 +206,8 @@ def _attendees(value: object, group_zones: dict[str, str], default_zone: str) ->
     if not isinstance(value, list):
         raise InvalidField("attendees", "must be a list")
     if len(value) > MAX_ATTENDEES:
-        raise InvalidField("attendees", f"at most {MAX_ATTENDEES} attendees per town hall")
+        raise InvalidField("attendees", f"at most {MAX_ATTENDEES:,} attendees a request; add more with "
+                                        "POST /api/v1/events/<id>/attendees, in pages")
     merged: dict[str, AttendeeInput] = {}
     for index, item in enumerate(value):
         path = f"attendees[{index}]"
