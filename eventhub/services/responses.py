@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from eventhub.extensions import db
-from eventhub.models import Attendee, AttendeeResponse, Event
+from eventhub.models import Attendee, AttendeeResponse, Delivery, Event
 from eventhub.services import attendees
 
 ANSWERED = ("accepted", "declined", "tentative")
@@ -104,3 +104,29 @@ def _counts(people: list[Attendee], answers: dict[str, StandingAnswer]) -> Respo
     counts = Counter(answers[a.id].response if a.id in answers else "needs-action" for a in people)
     return ResponseCounts(counts["accepted"], counts["declined"], counts["tentative"], counts["needs-action"])
 
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """One attendee (current or taken off the list) with their standing answer and their latest message."""
+
+    attendee: Attendee
+    answer: StandingAnswer
+    latest: Delivery | None
+
+
+def roster(event: Event) -> list[RosterEntry]:
+    """Every attendee the event ever had, by email."""
+    latest: dict[str, Delivery] = {}
+    for delivery in db.session.scalars(select(Delivery).where(Delivery.event_id == event.id).order_by(Delivery.id)):
+        latest[delivery.attendee_id] = delivery
+    answers = standing_answers(event)
+    return [RosterEntry(a, answers.get(a.id) or StandingAnswer(), latest.get(a.id))
+            for a in attendees.everyone(event.id)]
+
+
+def proposals(event: Event) -> list[tuple[Attendee, StandingAnswer]]:
+    """The current attendees who proposed another time (COUNTER) for the invitation they now hold, by email."""
+    answers = standing_answers(event)
+    return [(a, answers[a.id]) for a in attendees.active_list(event.id)
+            if a.id in answers and answers[a.id].proposal_id]

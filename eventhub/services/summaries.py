@@ -17,7 +17,7 @@ from eventhub.domain.statuses import ON_THE_BOARD, EventStatus, QuestionStatus, 
 from eventhub.domain.summaries import SummaryContent, SummaryQuestion, order_questions
 from eventhub.extensions import db
 from eventhub.gateways.mail import MessageForMany, new_message
-from eventhub.models import Attendee, Delivery, Event, Question, Summary, TaskKind, utcnow
+from eventhub.models import Attendee, Delivery, Event, Question, Summary, TaskKind, is_public_id, utcnow
 from eventhub.services import attendees, outbox
 from eventhub.services.delivery import Recipient, fan_out, pending_once
 from eventhub.services.questions import vote_counts
@@ -120,6 +120,13 @@ def summary_state(event: Event) -> SummaryState:
     counts = dict(db.session.execute(select(Delivery.status, func.count()).where(
         Delivery.event_id == event.id, Delivery.kind == "summary").group_by(Delivery.status)).all())
     return SummaryState(summary.status, summary.job_id, content(event), counts.get("sent", 0), counts.get("failed", 0))
+
+
+def published(event_id: str) -> Event | None:
+    """The town hall whose summary went out (or is going out), for the attendees' public page; else None."""
+    event = db.session.get(Event, event_id) if is_public_id(event_id) else None
+    summary = db.session.get(Summary, event_id) if event is not None else None
+    return event if summary is not None and summary.status != SummaryStatus.DRAFT else None
 
 
 def public_url(event: Event) -> str:

@@ -9,15 +9,13 @@ from dataclasses import asdict, replace
 
 from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from eventhub.domain import zones
 from eventhub.domain.calendar import build_calendar
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.events import apply_event_changes, parse_attendee_additions, parse_event_request
 from eventhub.domain.statuses import EventStatus
-from eventhub.extensions import db
-from eventhub.models import Attendee, Delivery, utcnow
+from eventhub.models import utcnow
 from eventhub.services import events as event_service
 from eventhub.services import organizers, outbox, questions, responses, summaries
 from eventhub.services.calendars import calendar_event
@@ -162,14 +160,9 @@ def _filename(title: str) -> str:
 
 def attendee_rows(event) -> list[dict]:
     """Every attendee with their answer to the invitation they now hold and the state of their latest message."""
-    latest: dict[str, Delivery] = {}
-    for delivery in db.session.scalars(select(Delivery).where(Delivery.event_id == event.id).order_by(Delivery.id)):
-        latest[delivery.attendee_id] = delivery
-    answers = responses.standing_answers(event)
     rows = []
-    for attendee in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id).order_by(Attendee.email)):
-        delivery = latest.get(attendee.id)
-        answer = answers.get(attendee.id) or responses.StandingAnswer()
+    for entry in responses.roster(event):
+        attendee, answer, delivery = entry.attendee, entry.answer, entry.latest
         rows.append({
             "email": attendee.email, "name": attendee.name, "group": attendee.group, "response": answer.response,
             "proposed_start": _utc_or_none(answer.proposed_start), "proposed_end": _utc_or_none(answer.proposed_end),
@@ -184,18 +177,11 @@ def attendee_rows(event) -> list[dict]:
 
 def proposals(event) -> list[dict]:
     """The times attendees proposed (COUNTER) for the invitation they now hold, for the organizer's page."""
-    answers = responses.standing_answers(event)
-    found = []
-    for attendee in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id,
-                                                              Attendee.removed.is_(False)).order_by(Attendee.email)):
-        answer = answers.get(attendee.id)
-        if answer is not None and answer.proposal_id:
-            zone = zones.get_zone(event.timezone)
-            found.append({"id": answer.proposal_id, "who": attendee.name or attendee.email,
-                          "occurrence": answer.proposed_occurrence,
-                          "start": zones.to_local(answer.proposed_start, zone),
-                          "end": zones.to_local(answer.proposed_end, zone) if answer.proposed_end else None})
-    return found
+    zone = zones.get_zone(event.timezone)
+    return [{"id": answer.proposal_id, "who": attendee.name or attendee.email,
+             "occurrence": answer.proposed_occurrence, "start": zones.to_local(answer.proposed_start, zone),
+             "end": zones.to_local(answer.proposed_end, zone) if answer.proposed_end else None}
+            for attendee, answer in responses.proposals(event)]
 
 
 def _utc_or_none(instant) -> str | None:

@@ -6,10 +6,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user, login_required
 
 from eventhub.domain.errors import InvalidField
-from eventhub.domain.statuses import SummaryStatus
 from eventhub.domain.summaries import parse_summary_request
-from eventhub.extensions import db
-from eventhub.models import Event, Summary, is_public_id
 from eventhub.services import summaries
 from eventhub.web.answers import summary_answer
 from eventhub.web.auth import api_event, organizer_required, page_event
@@ -48,9 +45,8 @@ def get_summary(event_id: str):
 @pages.get("/events/<event_id>/summary")
 def public_summary(event_id: str):
     """The summary for attendees, once it has been sent: the same content as the email."""
-    event = db.session.get(Event, event_id) if is_public_id(event_id) else None
-    summary = db.session.get(Summary, event_id) if event is not None else None
-    if summary is None or summary.status == SummaryStatus.DRAFT:
+    event = summaries.published(event_id)
+    if event is None:
         abort(404)
     return render_template("events/summary.html", event=event, body=summaries.content(event))
 
