@@ -210,3 +210,17 @@ def test_the_rate_limit_counts_under_a_key_that_is_not_the_voter_pseudonym(rq_se
     keys = b" ".join(jobs.connection.keys("eventhub:rate:*"))
     assert keys and not [voter for voter in voters if voter.encode() in keys]
 
+
+def test_each_link_may_cast_three_hundred_votes_an_hour_and_no_other_link_is_slowed(client, auth_headers):
+    event, tokens = _make(client, auth_headers, people(32))
+    askers, (voter, other) = list(tokens.values())[:30], list(tokens.values())[30:]
+    _in_a_fresh_hour()
+    questions = [_ask(client, link, f"Question {n} from {index}").json["id"]
+                 for index, link in enumerate(askers) for n in range(10)] + [
+        _ask(client, other, "One more question").json["id"]]
+    assert len(set(questions)) == 301
+    for question in questions[:300]:
+        assert client.post(f"/api/v1/ask/{voter}/questions/{question}/vote").status_code == 200
+    limited = client.post(f"/api/v1/ask/{voter}/questions/{questions[300]}/vote")
+    assert limited.status_code == 429 and limited.json["error"]["code"] == "rate_limited"
+    assert client.post(f"/api/v1/ask/{other}/questions/{questions[300]}/vote").json == {"votes": 1}
