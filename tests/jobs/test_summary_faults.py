@@ -134,7 +134,7 @@ def test_a_mail_server_that_refuses_for_a_while_is_retried_without_duplicates(wo
     sink.refuse_all_until = time.monotonic() + 4
     job_id = client.post(f"/api/v1/events/{event['id']}/summary", headers=auth_headers, json={}).json["job_id"]
     workers.start()
-    time.sleep(1)
+    wait_for(lambda: sink.refused > 0, 30, "the first attempt to be refused")
     assert _job(client, auth_headers, job_id)["status"] in ("queued", "started")  # waiting to retry, not done
     wait_for(lambda: _job(client, auth_headers, job_id)["status"] == "finished", 90, "the job to finish")
     received = Counter(item["to"][0] for item in sink.messages)
