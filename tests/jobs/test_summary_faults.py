@@ -131,11 +131,12 @@ def test_a_summary_refused_past_its_whole_retry_schedule_fails_then_send_again_s
 def test_a_mail_server_that_refuses_for_a_while_is_retried_without_duplicates(workers, sink, app, client,
                                                                                auth_headers):
     event = _town_hall(client, auth_headers, 20)
-    sink.refuse_all_until = time.monotonic() + 4
+    sink.refuse_all_until = float("inf")  # until the first attempt has met it, however slow the start
     job_id = client.post(f"/api/v1/events/{event['id']}/summary", headers=auth_headers, json={}).json["job_id"]
     workers.start()
-    wait_for(lambda: sink.refused > 0, 30, "the first attempt to be refused")
+    wait_for(lambda: sink.refused > 0, 60, "the first attempt to be refused")
     assert _job(client, auth_headers, job_id)["status"] in ("queued", "started")  # waiting to retry, not done
+    sink.refuse_all_until = time.monotonic() + 3  # and a while longer
     wait_for(lambda: _job(client, auth_headers, job_id)["status"] == "finished", 90, "the job to finish")
     received = Counter(item["to"][0] for item in sink.messages)
     assert len(received) == 20 and max(received.values()) == 1
