@@ -38,9 +38,11 @@ class SlowSink(MailSink):
         super().__init__()
         self.delay = delay
         self.refuse_all_until = 0.0
+        self.refused = 0  # recipients refused so far (a test can wait for an attempt to have been made)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if time.monotonic() < self.refuse_all_until:
+            self.refused += 1
             return "451 4.3.0 Try again later"
         return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
 

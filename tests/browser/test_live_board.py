@@ -1,25 +1,18 @@
 """The attendee's board and the organizer's moderation section in headless Chromium follow changes live (within
 about a second, long before the 5 s poll), without a reload; refused a stream, the board still polls."""
 
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from eventhub.extensions import db
-from eventhub.models import Attendee
-from eventhub.services.events import personal_token
 from eventhub.web.board_stream import StreamSlots
+from tests.factories import create_town_hall, links, people
 
 
 @pytest.fixture
 def board(client, auth_headers):
-    start = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    event = client.post("/api/v1/events", headers=auth_headers, json={
-        "title": "Live town hall", "start": start,
-        "attendees": [{"email": f"p{n}@example.com"} for n in range(3)]}).json
-    tokens = [personal_token(a.id) for a in db.session.query(Attendee).filter_by(event_id=event["id"])
-              .order_by(Attendee.email)]
+    event = create_town_hall(client, auth_headers, title="Live town hall", attendees=people(3))
+    tokens = list(links(event["id"]).values())
     question = client.post(f"/api/v1/ask/{tokens[0]}/questions", json={"text": "Is the bonus changing?"}).json["id"]
     return event, tokens, question
 

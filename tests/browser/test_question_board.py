@@ -4,14 +4,11 @@ and hostile text shown inert everywhere."""
 import csv
 import io
 import re
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from eventhub.extensions import db
-from eventhub.models import Attendee
-from eventhub.services.events import personal_token
+from tests.factories import create_town_hall, links, people
 
 PAYLOADS = [
     "<script>window.pwned = 1</script> is this safe?",
@@ -24,13 +21,8 @@ PAYLOADS = [
 
 @pytest.fixture
 def board(client, auth_headers):
-    start = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    event = client.post("/api/v1/events", headers=auth_headers, json={
-        "title": "Q3 <b>Town</b> Hall", "start": start,
-        "attendees": [{"email": f"p{n}@example.com"} for n in range(3)]}).json
-    tokens = [personal_token(a.id) for a in db.session.query(Attendee).filter_by(event_id=event["id"])
-              .order_by(Attendee.email)]
-    return event, tokens
+    event = create_town_hall(client, auth_headers, title="Q3 <b>Town</b> Hall", attendees=people(3))
+    return event, list(links(event["id"]).values())
 
 
 def test_an_attendee_asks_votes_and_takes_the_vote_back(page, live_server, board):

@@ -3,12 +3,12 @@
 from rq import SimpleWorker
 
 from eventhub.extensions import jobs
+from tests.factories import create_town_hall, people
 
 
 def test_a_real_worker_sends_every_invite_and_the_job_reports_done(rq_settings, app, client, auth_headers, mail):
-    attendees = [{"email": f"p{n}@example.com", "name": f"P{n}"} for n in range(25)]
-    created = client.post("/api/v1/events", headers=auth_headers, json={
-        "title": "All hands", "start": "2030-03-05T14:00:00Z", "attendees": attendees}).json
+    attendees = people(25)
+    created = create_town_hall(client, auth_headers, title="All hands", attendees=attendees)
     job_id = created["job_id"]
     assert client.get(f"/api/v1/jobs/{job_id}", headers=auth_headers).json["status"] == "queued"
     SimpleWorker([jobs.queue], connection=jobs.connection).work(burst=True)
@@ -24,8 +24,7 @@ def test_a_mail_server_that_is_down_leaves_the_job_queued_for_a_retry_not_done(r
     from tests.conftest import free_port
 
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())
-    created = client.post("/api/v1/events", headers=auth_headers, json={
-        "title": "All hands", "start": "2030-03-05T14:00:00Z", "attendees": [{"email": "a@example.com"}]}).json
+    created = create_town_hall(client, auth_headers, title="All hands")
     SimpleWorker([jobs.queue], connection=jobs.connection).work(burst=True)
     status = client.get(f"/api/v1/jobs/{created['job_id']}", headers=auth_headers).json
     assert status["status"] == "queued" and status["done"] == 0  # scheduled for its retry, never shown done
@@ -38,9 +37,8 @@ def test_two_runs_of_the_same_mailing_at_once_send_nobody_twice(rq_settings, app
     from eventhub.services.delivery import FanOutBusy
     from eventhub.services.invites import deliver_invites
 
-    attendees = [{"email": f"p{n:03d}@example.com"} for n in range(120)]
-    created = client.post("/api/v1/events", headers=auth_headers, json={
-        "title": "All hands", "start": "2030-03-05T14:00:00Z", "attendees": attendees}).json
+    attendees = people(120, width=3)
+    created = create_town_hall(client, auth_headers, title="All hands", attendees=attendees)
 
     def run():
         with app.app_context():

@@ -8,18 +8,13 @@ from sqlalchemy import select
 from eventhub.extensions import db, jobs
 from eventhub.models import OutboxTask, TaskKind, TaskStatus
 from eventhub.services import outbox
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+from tests.factories import create_town_hall, iso
 
 
 def test_creating_a_town_hall_arms_the_reminder_a_day_before_questions_close(rq_settings, app, client,
                                                                               auth_headers):
     close = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-    event = client.post("/api/v1/events", headers=auth_headers, json={
-        "title": "Town hall", "start": _iso(close + timedelta(hours=1)), "questions_close": _iso(close),
-        "attendees": [{"email": "a@example.com"}]}).json
+    event = create_town_hall(client, auth_headers, start=iso(close + timedelta(hours=1)), questions_close=iso(close))
     when = {task.kind: task.due_at for task in db.session.scalars(select(OutboxTask).where(
         OutboxTask.event_id == event["id"], OutboxTask.status == TaskStatus.PENDING))}
     assert when[TaskKind.REMINDER] == close - timedelta(days=1)
@@ -30,11 +25,9 @@ def test_creating_a_town_hall_arms_the_reminder_a_day_before_questions_close(rq_
 
 def test_moving_the_close_re_arms_the_reminder_and_the_close(rq_settings, app, client, auth_headers):
     close = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-    event = client.post("/api/v1/events", headers=auth_headers, json={
-        "title": "Town hall", "start": _iso(close + timedelta(days=2)), "questions_close": _iso(close),
-        "attendees": [{"email": "a@example.com"}]}).json
+    event = create_town_hall(client, auth_headers, start=iso(close + timedelta(days=2)), questions_close=iso(close))
     later = close + timedelta(days=1)
-    client.patch(f"/api/v1/events/{event['id']}", headers=auth_headers, json={"questions_close": _iso(later)})
+    client.patch(f"/api/v1/events/{event['id']}", headers=auth_headers, json={"questions_close": iso(later)})
     pending = {task.kind: task.due_at for task in db.session.scalars(select(OutboxTask).where(
         OutboxTask.event_id == event["id"], OutboxTask.status == TaskStatus.PENDING))}
     assert pending[TaskKind.REMINDER] == later - timedelta(days=1) and pending[TaskKind.CLOSE_QUESTIONS] == later
@@ -45,9 +38,8 @@ def test_moving_the_close_re_arms_the_reminder_and_the_close(rq_settings, app, c
 
 def test_a_real_worker_sends_each_attendee_one_reminder(rq_settings, app, client, auth_headers, mail):
     close = datetime.now(UTC) + timedelta(hours=23)
-    event = client.post("/api/v1/events", headers=auth_headers, json={
-        "title": "Town hall", "start": _iso(close + timedelta(hours=1)), "questions_close": _iso(close),
-        "attendees": [{"email": "a@example.com", "name": "Ana"}, {"email": "b@example.com"}]}).json
+    event = create_town_hall(client, auth_headers, start=iso(close + timedelta(hours=1)), questions_close=iso(close),
+                             attendees=[{"email": "a@example.com", "name": "Ana"}, {"email": "b@example.com"}])
     worker = SimpleWorker([jobs.queue], connection=jobs.connection)
     worker.work(burst=True)  # the invites
     mail.messages.clear()

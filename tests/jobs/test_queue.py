@@ -116,14 +116,11 @@ def test_worker_py_frees_the_scheduler_lock_of_a_dead_worker(redis_url):
 
 
 def test_in_process_a_job_waiting_for_its_retry_does_not_hold_up_the_others(app):
-    import time
+    from tests.processes import wait_for
 
     failing = jobs.enqueue(sample_jobs.fail_halfway, 2, policy=JobPolicy(timeout=5, retry_intervals=(30,)))
     other = jobs.enqueue(sample_jobs.count_to, 1, policy=NO_RETRY)
-    deadline = time.monotonic() + 5
-    while jobs.status(other)["status"] != "finished" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert jobs.status(other)["status"] == "finished"
+    wait_for(lambda: jobs.status(other)["status"] == "finished", 5, "the other job", interval=0.05)
     assert jobs.status(failing)["status"] == "queued"  # waiting for its retry, shown as queued, never done
 
 

@@ -4,7 +4,6 @@ recipients), the per-recipient records keep exactly-once across them, and the or
 import re
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from rq import SimpleWorker
@@ -12,15 +11,12 @@ from sqlalchemy import select
 
 from eventhub.extensions import db, jobs
 from eventhub.models import OutboxTask
+from tests.factories import create_town_hall, instant, people
 from tests.processes import Processes, app_env, start_sink, wait_for
 
 
 def _town_hall(client, headers, count: int) -> dict:
-    start = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    created = client.post("/api/v1/events", headers=headers, json={
-        "title": "All hands", "start": start, "attendees": [{"email": f"p{n:03d}@example.com"} for n in range(count)]})
-    assert created.status_code == 201
-    return created.json
+    return create_town_hall(client, headers, title="All hands", start=instant(48), attendees=people(count, width=3))
 
 
 def _shards_of(job_id: str) -> list[OutboxTask]:

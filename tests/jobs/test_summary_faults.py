@@ -4,7 +4,6 @@ for good."""
 
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from sqlalchemy import update
 
 from eventhub.extensions import db, jobs
 from eventhub.models import OutboxTask, TaskKind, TaskStatus
+from tests.factories import create_town_hall, instant, people
 from tests.processes import Processes, app_env, start_sink, wait_for
 
 
@@ -52,10 +52,7 @@ def workers(fault_settings, settings, sink, tmp_path):
 
 
 def _town_hall(client, headers, count):
-    start = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    event = client.post("/api/v1/events", headers=headers, json={
-        "title": "Town hall", "start": start,
-        "attendees": [{"email": f"p{n:04d}@example.com"} for n in range(count)]}).json
+    event = create_town_hall(client, headers, start=instant(48), attendees=people(count, width=4))
     # The invites are not what these tests are about: they are marked done before any worker runs.
     db.session.execute(update(OutboxTask).where(OutboxTask.kind == TaskKind.INVITES).values(status=TaskStatus.DONE))
     db.session.commit()
@@ -100,10 +97,7 @@ def test_a_worker_killed_mid_summary_is_resumed_within_seconds_with_nobody_skipp
 def test_a_worker_killed_mid_invites_is_resumed_within_seconds_with_nobody_skipped(workers, sink, app, client,
                                                                                   auth_headers):
     sink.delay = 0.01
-    start = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    created = client.post("/api/v1/events", headers=auth_headers, json={
-        "title": "Town hall", "start": start,
-        "attendees": [{"email": f"p{n:04d}@example.com"} for n in range(300)]}).json
+    created = create_town_hall(client, auth_headers, start=instant(48), attendees=people(300, width=4))
     resumed_after = _resume_after_a_crash(workers, sink, 300)
     print(f"invites resumed {resumed_after:.2f} s after the new worker started")
     assert resumed_after < 15
@@ -137,11 +131,12 @@ def test_a_summary_refused_past_its_whole_retry_schedule_fails_then_send_again_s
 def test_a_mail_server_that_refuses_for_a_while_is_retried_without_duplicates(workers, sink, app, client,
                                                                                auth_headers):
     event = _town_hall(client, auth_headers, 20)
-    sink.refuse_all_until = time.monotonic() + 4
+    sink.refuse_all_until = float("inf")  # until the first attempt has met it, however slow the start
     job_id = client.post(f"/api/v1/events/{event['id']}/summary", headers=auth_headers, json={}).json["job_id"]
     workers.start()
-    time.sleep(1)
+    wait_for(lambda: sink.refused > 0, 60, "the first attempt to be refused")
     assert _job(client, auth_headers, job_id)["status"] in ("queued", "started")  # waiting to retry, not done
+    sink.refuse_all_until = time.monotonic() + 3  # and a while longer
     wait_for(lambda: _job(client, auth_headers, job_id)["status"] == "finished", 90, "the job to finish")
     received = Counter(item["to"][0] for item in sink.messages)
     assert len(received) == 20 and max(received.values()) == 1

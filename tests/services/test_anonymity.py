@@ -12,6 +12,7 @@ from eventhub.extensions import db, jobs
 from eventhub.models import Attendee, Question, Vote
 from eventhub.services.events import personal_token
 from tests.conftest import database_file_bytes
+from tests.factories import create_town_hall, links
 
 QUESTION_TABLES = ("questions", "votes", "question_keys")
 
@@ -96,10 +97,8 @@ def test_the_destroyed_voter_key_leaves_no_bytes_in_the_database_files(app, clie
     from eventhub.models import Event, QuestionKey
     from eventhub.services.question_window import close_questions
 
-    start = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    event = client.post("/api/v1/events", headers=auth_headers, json={
-        "title": "Town hall", "start": start, "attendees": [{"email": "a@example.com"}]}).json
-    token = personal_token(db.session.query(Attendee).filter_by(event_id=event["id"]).one().id)
+    event = create_town_hall(client, auth_headers)
+    [token] = links(event["id"]).values()
     client.post(f"/api/v1/ask/{token}/questions", json={"text": "Is the key really gone?"})
     key = db.session.get(QuestionKey, event["id"]).key
     postgres = db.engine.dialect.name == "postgresql"

@@ -3,19 +3,23 @@ Calendar double on loopback (token endpoint from the key file, API at GOOGLE_API
 link Google returns goes into the emailed invites."""
 
 import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from dateutil.rrule import rrulestr
 from werkzeug.wrappers import Request, Response
 
 from eventhub.extensions import jobs
 from eventhub.models import Event
+from tests.factories import create_town_hall, iso
 from tests.google_double import google_serving
 
 MEET = "https://meet.google.com/abc-defg-hij"
 
 
 class GoogleDouble:
-    """Answers the token exchange and events.insert / delete as Google does, recording each request."""
+    """Answers the token exchange and events.insert / patch / delete as Google does, recording each request."""
 
     def __init__(self):
         self.requests = []
@@ -35,6 +39,8 @@ class GoogleDouble:
                                         "errors": [{"reason": "invalid"}]}}, self.fail_insert_with)
             event = json.loads(body)
             return _json({**event, "hangoutLink": MEET, "htmlLink": "https://calendar.google.com/event?x"})
+        if request.method == "PATCH":  # a moved occurrence of a series, by its instance id
+            return _json({**json.loads(body), "id": request.path.rsplit("/", 1)[1]})
         if request.method == "DELETE":
             return Response(status=204)
         return _json({"error": {"code": 404, "message": "not found"}}, 404)
@@ -91,3 +97,30 @@ def test_a_refusal_from_google_is_shown_and_the_invites_still_go_out(client, aut
     assert len(mail.messages) == 1
     page_state = client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json
     assert page_state["meet_url"] is None and page_state["invites"]["sent"] == 1
+
+
+def test_a_series_is_written_as_one_recurring_event_with_its_moved_occurrences_patched(client, auth_headers,
+                                                                                       google, mail):
+    """Weekly at 14:00 UTC across the US change of 10 March 2030 (09:00 then 10:00 in New York): one rule in
+    New York time, the occurrences it misses patched by instance id, and Google shows the planned instants."""
+    planned = [datetime(2030, 3, 5, 14, tzinfo=UTC) + timedelta(weeks=week) for week in range(4)]
+    created = create_town_hall(client, auth_headers, sent=True, **{
+        **BODY, "start": None, "every": "week", "occurrences": [iso(moment) for moment in planned]})
+    google_id = "eh" + created["id"]
+    [insert] = [r for r in google.requests if r["method"] == "POST" and r["path"].endswith("/events")]
+    assert insert["body"]["id"] == google_id
+    assert insert["body"]["start"]["timeZone"] == "America/New_York"
+    [rule] = insert["body"]["recurrence"]
+    assert rule.startswith("RRULE:FREQ=WEEKLY")
+    first = datetime.fromisoformat(insert["body"]["start"]["dateTime"]).astimezone(ZoneInfo("America/New_York"))
+    shown = {moment.astimezone(UTC) for moment in rrulestr(rule.removeprefix("RRULE:"), dtstart=first)}
+    patches = [r for r in google.requests if r["method"] == "PATCH"]
+    assert patches  # no rule in local time keeps 14:00 UTC on both sides of the change
+    for patch in patches:
+        instance = patch["path"].rsplit("/", 1)[1]
+        assert instance.startswith(google_id + "_") and patch["args"]["sendUpdates"] == "all"
+        shown.remove(datetime.strptime(instance.removeprefix(google_id + "_"), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
+        shown.add(datetime.fromisoformat(patch["body"]["start"]["dateTime"]).astimezone(UTC))
+        assert patch["body"]["start"]["timeZone"] == "America/New_York"
+    assert sorted(shown) == planned  # the rule and its patched instances give exactly the planned series
+    assert len(mail.messages) == 1

@@ -8,19 +8,12 @@ import pytest
 from eventhub.gateways.mail import MailError, mail_gateway, new_message
 
 
-@pytest.fixture
-def smtp_app(settings, smtp_server):
-    sink, host, port = smtp_server
-    settings.update(SMTP_HOST=host, SMTP_PORT=port)
-    return sink
-
-
-def test_messages_reach_the_smtp_server_over_one_connection(smtp_app, app):
+def test_messages_reach_the_smtp_server_over_one_connection(mail):
     with mail_gateway().session() as sender:
         for number in range(3):
             sender.send(new_message(f"Hello {number}", f"p{number}@example.com", "text", "<p>html</p>"),
                         [f"p{number}@example.com"])
-    received = smtp_app.messages
+    received = mail.messages
     assert [item["to"] for item in received] == [["p0@example.com"], ["p1@example.com"], ["p2@example.com"]]
     message = received[0]["message"]
     assert message["From"] == "townhall@eventhub.test"
@@ -28,15 +21,15 @@ def test_messages_reach_the_smtp_server_over_one_connection(smtp_app, app):
     assert message.get_body(("plain",)).get_content().strip() == "text"
 
 
-def test_a_permanent_refusal_is_reported_as_permanent(smtp_app, app):
-    smtp_app.refuse["gone@example.com"] = "550 No such user"
+def test_a_permanent_refusal_is_reported_as_permanent(mail):
+    mail.refuse["gone@example.com"] = "550 No such user"
     with mail_gateway().session() as sender, pytest.raises(MailError) as caught:
         sender.send(new_message("Hi", "gone@example.com", "text"), ["gone@example.com"])
     assert caught.value.permanent
 
 
-def test_a_temporary_refusal_is_reported_as_temporary(smtp_app, app):
-    smtp_app.refuse["busy@example.com"] = "451 Try again later"
+def test_a_temporary_refusal_is_reported_as_temporary(mail):
+    mail.refuse["busy@example.com"] = "451 Try again later"
     with mail_gateway().session() as sender, pytest.raises(MailError) as caught:
         sender.send(new_message("Hi", "busy@example.com", "text"), ["busy@example.com"])
     assert not caught.value.permanent

@@ -10,20 +10,17 @@ import pytest
 from sqlalchemy import select, text
 
 from eventhub.extensions import db, jobs
-from eventhub.models import Attendee, Event, OutboxTask, Question, TaskKind, TaskStatus, Vote
-from eventhub.services.events import personal_token
+from eventhub.models import Event, OutboxTask, Question, TaskKind, TaskStatus, Vote
 from eventhub.services.question_window import close_questions
 from eventhub.services.storage_order import reorder_question_storage
 from tests.conftest import database_file_bytes
+from tests.factories import create_town_hall, links
+from tests.factories import people as attendees
 
 
 def _town_hall(client, headers, people: int) -> tuple[str, list[str]]:
-    start = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    event = client.post("/api/v1/events", headers=headers, json={
-        "title": "Town hall", "start": start,
-        "attendees": [{"email": f"p{n}@example.com"} for n in range(people)]}).json
-    links = [personal_token(a.id) for a in db.session.query(Attendee).filter_by(event_id=event["id"])]
-    return event["id"], links
+    event = create_town_hall(client, headers, attendees=attendees(people))
+    return event["id"], list(links(event["id"]).values())
 
 
 def _ask_in_order(client, link: str, count: int) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from eventhub.gateways.imap import HANDLED_KEYWORD, MailboxError
 from eventhub.models import HandledMail
 from eventhub.services import rsvp
 from tests.answer_mail import apple_reply, gmail_reply, outlook_answer, refresh_request
+from tests.factories import create_town_hall
 
 ORGANIZER = "townhall@eventhub.test"
 START = datetime(2030, 3, 5, 14, 0, tzinfo=UTC)
@@ -30,8 +31,7 @@ BODY = {
 
 def _create(client, auth_headers, mail, body=BODY) -> tuple[dict, str]:
     """The town hall, and the UID its emailed invitations carry."""
-    event = client.post("/api/v1/events", json=body, headers=auth_headers).json
-    jobs.wait_local()
+    event = create_town_hall(client, auth_headers, sent=True, **body)
     invite = mail.messages[-1]["message"]
     calendar = next(p for p in invite.walk() if p.get_content_type() == "text/calendar")
     return event, str(Calendar.from_ical(calendar.get_payload(decode=True)).walk("VEVENT")[0]["UID"])

@@ -4,7 +4,6 @@ Every change kind (ask, vote, unvote, moderation, merge, an edit of the event) b
 304 answers only while nothing a link can see changed; nothing per link is ever kept in the store.
 """
 
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis import Redis
@@ -13,7 +12,7 @@ from eventhub.domain.questions import voter_pseudonym
 from eventhub.extensions import db
 from eventhub.models import Attendee, QuestionKey
 from eventhub.services import board as shared_board
-from eventhub.services.events import personal_token
+from tests.factories import create_town_hall, links, people
 
 
 @pytest.fixture(params=["in-process", "redis"])
@@ -24,17 +23,10 @@ def settings(settings, request):
     return settings
 
 
-def _in(hours: float) -> str:
-    return (datetime.now(UTC) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @pytest.fixture
 def town_hall(client, auth_headers):
-    body = {"title": "Town hall", "start": _in(72), "attendees": [{"email": f"p{n}@example.com"} for n in range(4)]}
-    event = client.post("/api/v1/events", json=body, headers=auth_headers).json
-    tokens = [personal_token(a.id) for a in db.session.query(Attendee).filter_by(event_id=event["id"])
-              .order_by(Attendee.email)]
-    return event, tokens
+    event = create_town_hall(client, auth_headers, attendees=people(4))
+    return event, list(links(event["id"]).values())
 
 
 def _board(client, token, etag=None):
@@ -131,9 +123,8 @@ def test_an_edit_of_the_event_invalidates_the_board(app, client, town_hall, auth
 
 
 def test_a_question_held_for_moderation_bumps_the_version_but_no_links_etag(app, client, auth_headers):
-    body = {"title": "Moderated", "start": _in(72), "moderation": True, "attendees": [{"email": "a@example.com"}]}
-    event = client.post("/api/v1/events", json=body, headers=auth_headers).json
-    token = personal_token(db.session.query(Attendee).filter_by(event_id=event["id"]).one().id)
+    event = create_town_hall(client, auth_headers, title="Moderated", moderation=True)
+    [token] = links(event["id"]).values()
     tag = _board(client, token).headers["ETag"]
     version = _version(event["id"])
     question = _ask(client, token)

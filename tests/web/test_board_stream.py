@@ -6,16 +6,13 @@ from __future__ import annotations
 import http.client
 import json
 import time
-from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from eventhub.extensions import db
-from eventhub.models import Attendee
-from eventhub.services.events import personal_token
 from eventhub.web.board_stream import StreamSlots
+from tests.factories import create_town_hall, links, people
 from tests.processes import Processes, app_env, free_port, start_sink
 
 
@@ -58,17 +55,10 @@ class EventStream:
         self.connection.close()
 
 
-def _in(hours: float) -> str:
-    return (datetime.now(UTC) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @pytest.fixture
 def town_hall(client, auth_headers):
-    body = {"title": "Live town hall", "start": _in(72),
-            "attendees": [{"email": f"p{n}@example.com"} for n in range(3)]}
-    event = client.post("/api/v1/events", json=body, headers=auth_headers).json
-    tokens = [personal_token(a.id) for a in db.session.query(Attendee).filter_by(event_id=event["id"])
-              .order_by(Attendee.email)]
+    event = create_town_hall(client, auth_headers, title="Live town hall", attendees=people(3))
+    tokens = list(links(event["id"]).values())
     question = client.post(f"/api/v1/ask/{tokens[0]}/questions", json={"text": "Will we go hybrid?"}).json["id"]
     return event, tokens, question
 

@@ -3,6 +3,7 @@
 from collections import Counter
 
 from eventhub.extensions import jobs
+from tests.factories import create_town_hall
 
 TOWN_HALL = {"title": "All hands", "start": "2030-03-05T14:00:00Z", "timezone": "America/New_York",
              "groups": [{"name": "Manila", "timezone": "Asia/Manila"}],
@@ -10,9 +11,7 @@ TOWN_HALL = {"title": "All hands", "start": "2030-03-05T14:00:00Z", "timezone": 
 
 
 def _created(client, headers):
-    created = client.post("/api/v1/events", headers=headers, json=TOWN_HALL).json
-    jobs.wait_local()
-    return created
+    return create_town_hall(client, headers, sent=True, **TOWN_HALL)
 
 
 def test_added_attendees_are_invited_and_nobody_else(client, auth_headers, mail):
@@ -30,7 +29,7 @@ def test_added_attendees_are_invited_and_nobody_else(client, auth_headers, mail)
 def test_a_page_of_ten_thousand_is_taken_and_one_more_is_refused_naming_the_field(rq_settings, client,
                                                                                  auth_headers):
     # With RQ and no worker the invites wait in the queue: this test is about the list, not the mailing.
-    created = client.post("/api/v1/events", headers=auth_headers, json=dict(TOWN_HALL, attendees=[])).json
+    created = create_town_hall(client, auth_headers, **dict(TOWN_HALL, attendees=[]))
     page = [{"email": f"p{n:05d}@example.com"} for n in range(10_000)]
     answer = client.post(f"/api/v1/events/{created['id']}/attendees", headers=auth_headers, json={"attendees": page})
     assert answer.status_code == 202 and answer.json["attendees"] == 10_000

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from eventhub.extensions import db, jobs
 from eventhub.models import Attendee, Delivery
+from tests.factories import create_town_hall
 
 START = "2030-03-05T14:00:00Z"  # 09:00 in New York, 22:00 in Manila
 
@@ -26,10 +27,7 @@ def _event(**changes):
 
 
 def _create(client, headers, **changes):
-    response = client.post("/api/v1/events", json=_event(**changes), headers=headers)
-    assert response.status_code == 201, response.json
-    jobs.wait_local()
-    return response.json
+    return create_town_hall(client, headers, sent=True, **_event(**changes))
 
 
 def _calendar(message):

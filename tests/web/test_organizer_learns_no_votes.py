@@ -8,13 +8,11 @@ question; the totals are equal, so an organizer view that tells the worlds apart
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from eventhub.extensions import db
-from eventhub.models import Attendee
-from eventhub.services.events import personal_token
+from tests.factories import create_town_hall
+from tests.factories import links as links_of
 
 CONTROLLED = [f"ctl{n}@organizer-owned.example" for n in range(8)]
 
@@ -30,19 +28,12 @@ COMPLEMENT = [{"email": "ana@corp.example"},
               *({"email": e, "group": "Padding"} for e in CONTROLLED[4:])]
 
 
-def _in(hours: float) -> str:
-    return (datetime.now(UTC) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _world(client, headers, people, ana_votes: str, ben_votes: str) -> str:
     """One town hall in which Ana votes for question `ana_votes` and Ben for `ben_votes`; the organizer's
     own links ask the questions and vote too. Returns the event id."""
-    event = client.post("/api/v1/events", headers=headers, json={
-        "title": "All hands", "start": _in(72), "attendees": people,
-        "groups": [{"name": g, "timezone": "Europe/London"} for g in ("Remote A", "Remote B", "Head office",
-                                                                         "Padding")]}).json
-    links = {a.email: personal_token(a.id)
-             for a in db.session.query(Attendee).filter_by(event_id=event["id"])}
+    event = create_town_hall(client, headers, title="All hands", attendees=people, groups=[
+        {"name": g, "timezone": "Europe/London"} for g in ("Remote A", "Remote B", "Head office", "Padding")])
+    links = links_of(event["id"])
     ids = {}
     for text in ("Will the office close?", "Why was the bonus cut?", "When is the next offsite?"):
         ids[text] = client.post(f"/api/v1/ask/{links[CONTROLLED[0]]}/questions", json={"text": text}).json["id"]

@@ -6,29 +6,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from eventhub.extensions import db
-from eventhub.models import Attendee
-from eventhub.services.events import personal_token
-
-
-def _in(hours: float) -> str:
-    return (datetime.now(UTC) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+from tests.factories import create_town_hall, instant, links, people
 
 
 @pytest.fixture
 def town_hall(client, auth_headers):
     """A town hall with six attendees in Manila and one in London; returns (event, {email: token})."""
-    people = [{"email": f"m{n}@example.com", "group": "Manila"} for n in range(6)]
-    people.append({"email": "solo@example.com", "group": "London"})
-    return _make(client, auth_headers, people)
+    return _make(client, auth_headers, people(6, prefix="m", group="Manila") + [
+        {"email": "solo@example.com", "group": "London"}])
 
 
 def _make(client, headers, people, **changes):
-    body = {"title": "Town hall", "start": _in(72), "attendees": people,
-            "groups": [{"name": "Manila", "timezone": "Asia/Manila"}, {"name": "London", "timezone": "Europe/London"}]}
-    body.update(changes)
-    event = client.post("/api/v1/events", json=body, headers=headers).json
-    tokens = {a.email: personal_token(a.id) for a in db.session.query(Attendee).filter_by(event_id=event["id"])}
-    return event, tokens
+    event = create_town_hall(client, headers, attendees=people, groups=[
+        {"name": "Manila", "timezone": "Asia/Manila"}, {"name": "London", "timezone": "Europe/London"}], **changes)
+    return event, links(event["id"])
 
 
 def _ask(client, token, text="What is the plan for Q2?"):
@@ -58,7 +49,7 @@ def test_a_vote_by_the_same_link_counts_once_and_can_be_taken_back(client, town_
 
 
 def test_after_questions_close_asking_and_voting_answer_409(client, auth_headers):
-    _, tokens = _make(client, auth_headers, [{"email": "a@example.com"}], questions_close=_in(-1))
+    _, tokens = _make(client, auth_headers, [{"email": "a@example.com"}], questions_close=instant(-1))
     token = tokens["a@example.com"]
     assert _ask(client, token).status_code == 409
     assert client.get(f"/api/v1/ask/{token}").json["event"]["open"] is False
@@ -200,9 +191,10 @@ def test_a_closed_window_cannot_be_reopened_so_nobody_votes_twice(client, auth_h
     stored = db.session.get(Event, event["id"])
     stored.questions_close = datetime.now(UTC) - timedelta(seconds=1)
     db.session.commit()
-    reopened = client.patch(f"/api/v1/events/{event['id']}", json={"questions_close": _in(24)}, headers=auth_headers)
+    reopened = client.patch(f"/api/v1/events/{event['id']}", json={"questions_close": instant(24)},
+                            headers=auth_headers)
     assert reopened.status_code == 409 and reopened.json["error"]["field"] == "questions_close"
-    moved = client.patch(f"/api/v1/events/{event['id']}", json={"start": _in(96)}, headers=auth_headers)
+    moved = client.patch(f"/api/v1/events/{event['id']}", json={"start": instant(96)}, headers=auth_headers)
     assert moved.status_code == 200 and moved.json["questions_close"] != moved.json["start"]
     assert client.get(f"/api/v1/ask/{tokens['a@example.com']}").json["event"]["open"] is False
 
@@ -217,3 +209,18 @@ def test_the_rate_limit_counts_under_a_key_that_is_not_the_voter_pseudonym(rq_se
     voters = {vote.voter for vote in db.session.query(Vote)}
     keys = b" ".join(jobs.connection.keys("eventhub:rate:*"))
     assert keys and not [voter for voter in voters if voter.encode() in keys]
+
+
+def test_each_link_may_cast_three_hundred_votes_an_hour_and_no_other_link_is_slowed(client, auth_headers):
+    event, tokens = _make(client, auth_headers, people(32))
+    askers, (voter, other) = list(tokens.values())[:30], list(tokens.values())[30:]
+    _in_a_fresh_hour()
+    questions = [_ask(client, link, f"Question {n} from {index}").json["id"]
+                 for index, link in enumerate(askers) for n in range(10)] + [
+        _ask(client, other, "One more question").json["id"]]
+    assert len(set(questions)) == 301
+    for question in questions[:300]:
+        assert client.post(f"/api/v1/ask/{voter}/questions/{question}/vote").status_code == 200
+    limited = client.post(f"/api/v1/ask/{voter}/questions/{questions[300]}/vote")
+    assert limited.status_code == 429 and limited.json["error"]["code"] == "rate_limited"
+    assert client.post(f"/api/v1/ask/{other}/questions/{questions[300]}/vote").json == {"votes": 1}

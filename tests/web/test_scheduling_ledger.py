@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from eventhub.extensions import db, jobs
 from eventhub.models import Event, EventGroup, Occurrence
+from tests.factories import create_town_hall
 
 NEW_YORK = {"name": "New York", "timezone": "America/New_York", "work_start": "09:00", "work_end": "17:00"}
 MANILA = {"name": "Manila", "timezone": "Asia/Manila", "work_start": "09:00", "work_end": "18:00"}
@@ -14,12 +15,8 @@ ASK = {"groups": [NEW_YORK, MANILA], "duration_minutes": 60, "from": "2030-03-11
 
 
 def _town_hall(client, headers, start=MANILA_MIDNIGHT, **changes) -> str:
-    body = {"title": "Town hall", "start": start, "duration_minutes": 60, "timezone": "America/New_York",
-            "groups": GROUPS, "attendees": [], **changes}
-    response = client.post("/api/v1/events", json=body, headers=headers)
-    assert response.status_code == 201, response.json
-    jobs.wait_local()
-    return response.json["id"]
+    return create_town_hall(client, headers, sent=True, start=start, duration_minutes=60,
+                            timezone="America/New_York", groups=GROUPS, attendees=[], **changes)["id"]
 
 
 def _stored_town_hall(organizer, start: datetime) -> None:

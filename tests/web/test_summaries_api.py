@@ -1,25 +1,20 @@
 """The follow-up summary: one email per attendee with the questions by votes, answers, notes and action items."""
 
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from eventhub.extensions import db, jobs
-from eventhub.models import Attendee
-from eventhub.services.events import personal_token
+from tests.factories import create_town_hall, instant, links
 
 
 @pytest.fixture
 def held(client, auth_headers, mail):
     """A town hall with questions, votes and one answer; the invites already sent."""
-    start = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    event = client.post("/api/v1/events", headers=auth_headers, json={
-        "title": "Q2 Town Hall", "start": start, "timezone": "America/New_York",
-        "groups": [{"name": "Manila", "timezone": "Asia/Manila"}],
-        "attendees": [{"email": "ana@example.com", "group": "Manila"}, {"email": "bob@example.com"},
-                      {"email": "cy@example.com"}]}).json
-    jobs.wait_local()
-    tokens = [personal_token(a.id) for a in db.session.query(Attendee).order_by(Attendee.email)]
+    event = create_town_hall(client, auth_headers, sent=True, title="Q2 Town Hall", start=instant(48),
+                             timezone="America/New_York", groups=[{"name": "Manila", "timezone": "Asia/Manila"}],
+                             attendees=[{"email": "ana@example.com", "group": "Manila"}, {"email": "bob@example.com"},
+                                        {"email": "cy@example.com"}])
+    tokens = list(links(event["id"]).values())
     ask = lambda token, text: client.post(f"/api/v1/ask/{token}/questions", json={"text": text}).json["id"]  # noqa: E731
     popular = ask(tokens[0], "Will there be a <b>raise</b>?")
     answered = ask(tokens[1], "When is the offsite?")
@@ -90,9 +85,8 @@ def test_bad_summary_input_is_422(client, auth_headers, held, body, field):
 def test_unanswered_questions_carry_over_to_the_next_town_hall(client, auth_headers, held):
     client.post(f"/api/v1/events/{held['id']}/summary", headers=auth_headers, json={})
     jobs.wait_local()
-    start = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    following = client.post("/api/v1/events", headers=auth_headers, json={
-        "title": "Q3 Town Hall", "start": start, "attendees": [{"email": "ana@example.com"}]}).json
+    following = create_town_hall(client, auth_headers, title="Q3 Town Hall", start=instant(30 * 24),
+                                 attendees=[{"email": "ana@example.com"}])
     from eventhub.models import Event
     from eventhub.services.summaries import carried_over_suggestions, carry_over
 
@@ -101,7 +95,7 @@ def test_unanswered_questions_carry_over_to_the_next_town_hall(client, auth_head
     assert sorted(s.text for s in suggestions) == ["Can we get better chairs?", "Will there be a <b>raise</b>?"]
     carry_over(event, suggestions[0].id)
     assert len(carried_over_suggestions(event)) == 1
-    token = personal_token(db.session.query(Attendee).filter_by(event_id=event.id).one().id)
+    [token] = links(event.id).values()
     board = client.get(f"/api/v1/ask/{token}").json["questions"]
     assert [q["text"] for q in board] == [suggestions[0].text] and board[0]["votes"] == 0
 
