@@ -143,20 +143,28 @@ def test_worker_py_told_to_stop_while_starting_or_idle_stops_and_leaves_no_proce
     """A service manager's stop, at each moment of start-up: the worker and the scheduler it started exit with
     0 (RQ's own handlers are installed only after the scheduler is forked); it does not start anew."""
     import signal
+    import time
     import uuid
 
     from tests.processes import wait_for
 
     mark = f"EVENTHUB_TEST_MARK={uuid.uuid4().hex}"
     env = {**os.environ, "REDIS_URL": rq_settings["REDIS_URL"], "DATABASE_URL": database_url, "SECRET_KEY": "test",
-           "RQ_QUEUE": "eventhub-test", mark.split("=")[0]: mark.split("=")[1]}
+           "RQ_QUEUE": "eventhub-test", "PYTHONFAULTHANDLER": "1", mark.split("=")[0]: mark.split("=")[1]}
     log_path = tmp_path / "worker.log"
     with log_path.open("w") as log:
         worker = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
         wait_for(lambda: moment in log_path.read_text(), 30, f"the worker's log to say {moment!r}", interval=0.005)
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=15) == 0, log_path.read_text()[-3000:]
+        try:
+            code = worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # where each of its processes is stuck, into the log (faulthandler)
+            code = "still running 15 s after SIGTERM"
+            for pid in [worker.pid, *_processes_marked(mark)]:
+                os.kill(pid, signal.SIGABRT)
+            time.sleep(1)
+        assert code == 0, log_path.read_text()[-3000:]
         wait_for(lambda: _processes_marked(mark) == [], 5, "every process of the worker to end")
     finally:
         if worker.poll() is None:

@@ -62,6 +62,9 @@ def test_no_hidden_row_number_counts_arrivals(app, client, auth_headers):
 
 
 def test_the_hourly_rewrite_lays_rows_out_in_key_order_in_the_files(app, client, auth_headers):
+    if db.engine.dialect.name == "postgresql":  # no free space left by earlier tests: new rows go in arrival order
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM FULL questions")
     event_id, links = _town_hall(client, auth_headers, 1)
     asked = _ask_in_order(client, links[0], 10)
     by_key = [question_id for question_id, _ in sorted(asked)]
