@@ -101,13 +101,26 @@ def _default_signals_in_child() -> None:
         signal.signal(signum, signal.SIG_DFL)
 
 
+# RQ forks this process for the scheduler and for every job's work horse. A fork copies the locks the other
+# threads hold at that instant (of a stream, a connection pool, a socket) and never releases them in the
+# child, which then hangs on its first use of one. So our threads work only while holding `_quiet`, and a
+# fork waits for them to be between two rounds.
+_quiet = threading.Lock()
+
+
+def quietly(work, *args) -> None:
+    """`work(*args)` with no fork in between (see `_quiet`)."""
+    with _quiet:
+        work(*args)
+
+
 def sweep_forever(app, interval: float, stop: threading.Event) -> None:
     """The outbox sweep, every `interval` seconds, until `stop`; a database or Redis away for a while is
     logged and tried again at the next sweep."""
     while not stop.is_set():
         try:
             with app.app_context():
-                dispatch.sweep()
+                quietly(dispatch.sweep)
         except Exception:
             log.exception("outbox sweep failed; trying again in %.0f s", interval)
         stop.wait(interval)
@@ -116,6 +129,7 @@ def sweep_forever(app, interval: float, stop: threading.Event) -> None:
 def main(argv: list[str]) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, ask_to_stop)
+    os.register_at_fork(before=_quiet.acquire, after_in_parent=_quiet.release, after_in_child=_quiet.release)
     os.register_at_fork(after_in_child=_default_signals_in_child)
     app = create_app()
     redis_url = app.config.get("REDIS_URL")
@@ -136,7 +150,7 @@ def main(argv: list[str]) -> int:
     else:
         threading.Thread(target=sweep_forever, args=(app, app.config["OUTBOX_SWEEP_SECONDS"], stop),
                          name="outbox-sweep", daemon=True).start()
-        start_for_worker(app, Redis.from_url(redis_url))  # attendees' answers, every IMAP_POLL_SECONDS
+        start_for_worker(app, Redis.from_url(redis_url), guard=quietly)  # attendees' answers, every IMAP_POLL_SECONDS
     try:
         while not StoppableWorker.stop_asked.is_set():
             try:

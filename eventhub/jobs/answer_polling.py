@@ -90,10 +90,11 @@ def start_in_process(app) -> AnswerPoller | None:
     return poller
 
 
-def start_for_worker(app, connection) -> AnswerPoller | None:
-    """The worker's poller (from `worker.py`): queues the reading jobs every IMAP_POLL_SECONDS."""
+def start_for_worker(app, connection, guard=lambda work, *args: work(*args)) -> AnswerPoller | None:
+    """The worker's poller (from `worker.py`): queues the reading jobs every IMAP_POLL_SECONDS, each round run
+    through `guard` (the worker's: no fork in the middle of one)."""
     if not polling_wanted(app.config):
         return None
-    poller = AnswerPoller(lambda: queue_answer_reading(app, connection), app.config["IMAP_POLL_SECONDS"])
+    poller = AnswerPoller(lambda: guard(queue_answer_reading, app, connection), app.config["IMAP_POLL_SECONDS"])
     poller.start()
     return poller
