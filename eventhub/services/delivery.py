@@ -33,6 +33,7 @@ from eventhub.services.outbox import current_shard, may_split, record_progress, 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+LEASE_PREFIX = "eventhub:fan-out:"  # then "<event id>:<purpose>", and ":<slice>/<count>" for a shard's
 
 # Recording an outcome: Core statements on the table, built once, with the values bound at each execution
 # (building a statement per message costs more than running it).
@@ -78,10 +79,12 @@ class FanOutResult:
 
 
 def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipient], int]],
-            build: Callable[[Recipient], EmailMessage | MessageForMany | PreparedCopy]) -> FanOutResult:
+            build: Callable[[Recipient], EmailMessage | MessageForMany | PreparedCopy],
+            prepare: Callable[[list[Recipient]], None] | None = None) -> FanOutResult:
     """Send `build(r)` to every recipient `pending()` names, in batches over one SMTP connection, recording
     each delivery. `build` returns the recipient's own message (whole, or already serialized), or a
-    `MessageForMany` they get a copy of.
+    `MessageForMany` they get a copy of; `prepare(batch)`, when given, is called before each batch is
+    built (to load what building its messages needs, one batch at a time).
 
     `pending()` (who is still to be served, and how many already were) is asked only once this run holds
     the lease of the mailing (`purpose` of this event): a second run of the same mailing, from a doubled
@@ -89,7 +92,7 @@ def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipi
     """
     result = FanOutResult()
     shard = current_shard()
-    lease_name = f"eventhub:fan-out:{event_id}:{purpose}" + (f":{shard.index}/{shard.count}" if shard else "")
+    lease_name = f"{LEASE_PREFIX}{event_id}:{purpose}" + (f":{shard.index}/{shard.count}" if shard else "")
     if shard is None and may_split() and jobs.uses_redis:
         return _split(pending, result)
     with _lease(lease_name) as lease:
@@ -103,6 +106,8 @@ def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipi
         with mail_gateway().session() as sender:
             for start in range(0, len(recipients), BATCH_SIZE):
                 batch = recipients[start:start + BATCH_SIZE]
+                if prepare is not None:
+                    prepare(batch)
                 _mark_sending(event_id, batch)
                 for recipient in batch:
                     lease.keep()

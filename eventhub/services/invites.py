@@ -55,13 +55,20 @@ def deliver_invites(event_id: str, retry_failed: bool = False) -> None:
                 != version:
             return [], 0
         work = invite_work(event_id, *version, retry_failed=retry_failed)
-        attendees.update({a.id: a for a in db.session.scalars(select(Attendee).where(Attendee.event_id == event_id))})
         # The fan-out commits once per message, and each commit would expire every object in the session
-        # (then reload each on its next use): the loaded event, organizer and attendees leave it first.
+        # (then reload each on its next use): the loaded event and organizer leave it first.
         db.session.expunge_all()
         return work
 
-    fan_out(event.id, "invites", pending, lambda r: writer.copy(attendees[r.attendee_id], r))
+    def load(batch: list[Recipient]) -> None:
+        # One batch's attendees at a time (attendees added meanwhile included), so a mailing of any size
+        # holds only a batch of them; they leave the session for the same reason as the event.
+        attendees.clear()
+        attendees.update({a.id: a for a in db.session.scalars(select(Attendee).where(
+            Attendee.event_id == event_id, Attendee.id.in_([r.attendee_id for r in batch])))})
+        db.session.expunge_all()
+
+    fan_out(event.id, "invites", pending, lambda r: writer.copy(attendees[r.attendee_id], r), prepare=load)
 
 
 def invite_work(event_id: str, status: str, sequence: int,
