@@ -46,6 +46,7 @@ _RECORD_AGAIN = (
             at=bindparam("at"))
 )
 _RECORD_FIRST = insert(_deliveries)
+_MARK_SENDING = _RECORD_AGAIN.where(_deliveries.c.status != "sent")  # an accepted message stays recorded so
 _RECORD_OUTCOME = (
     update(_deliveries)
     .where(_deliveries.c.attendee_id == bindparam("of_attendee"), _deliveries.c.kind == bindparam("of_kind"),
@@ -178,7 +179,7 @@ def _mark_sending(event_id: str, batch: list[Recipient]) -> None:
     first = [r for r in batch if (r.attendee_id, r.kind, r.sequence) not in existing]
     try:
         if again:
-            db.session.execute(_RECORD_AGAIN, [
+            db.session.execute(_MARK_SENDING, [
                 {"of_attendee": r.attendee_id, "of_kind": r.kind, "of_sequence": r.sequence, "status": "sending",
                  "error": None, "at": now} for r in again])
         if first:
