@@ -46,7 +46,8 @@ _RECORD_AGAIN = (
             at=bindparam("at"))
 )
 _RECORD_FIRST = insert(_deliveries)
-_MARK_SENDING = _RECORD_AGAIN.where(_deliveries.c.status != "sent")  # an accepted message stays recorded so
+# A batch's records marked 'sending' before it goes; a record of an accepted message is never turned back.
+_MARK_SENDING = _RECORD_AGAIN.where(_deliveries.c.status != "sent")
 _RECORD_OUTCOME = (
     update(_deliveries)
     .where(_deliveries.c.attendee_id == bindparam("of_attendee"), _deliveries.c.kind == bindparam("of_kind"),
