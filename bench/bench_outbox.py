@@ -101,18 +101,21 @@ def create_cost(folder: Path) -> dict:
         return jobs.enqueue("eventhub.jobs.outbox.run_task", event.id, job_id=uuid.uuid4().hex)
 
     timings: dict[bool, list[float]] = {True: [], False: []}
+    event_ids = []
     try:
-        _town_hall(app, 1_000)  # warm up: first-request costs fall on neither side
+        event_ids.append(_town_hall(app, 1_000)["event"]["id"])  # warm up: first-request costs fall on neither side
         for outbox in (True, False, True, False, True, False):  # alternated, so drift falls on both
             if outbox:
                 events._arm_invites, events.arm_timed_tasks = arm_invites, arm_timed
             else:
                 events._arm_invites, events.arm_timed_tasks = enqueue_directly, lambda event: None
-            timings[outbox].append(_town_hall(app, CREATE_ATTENDEES)["seconds"])
+            made = _town_hall(app, CREATE_ATTENDEES)
+            timings[outbox].append(made["seconds"])
+            event_ids.append(made["event"]["id"])
     finally:
         events._arm_invites, events.arm_timed_tasks = arm_invites, arm_timed
         connection = Redis.from_url(redis_url())
-        common.cleanup_redis(connection, Queue(queue_name, connection=connection))
+        common.cleanup_redis(connection, Queue(queue_name, connection=connection), event_ids=event_ids)
         connection.close()
     with_outbox, without = min(timings[True]), min(timings[False])
     print(f"create a town hall of {CREATE_ATTENDEES:,} through the API: {with_outbox:.2f} s with the outbox, "

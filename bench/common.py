@@ -167,22 +167,32 @@ def rate_keys(connection) -> set:
 
 def cleanup_redis(connection, queue, job_ids=(), event_ids=(), rate_keys_before: set | None = None) -> None:
     """Everything a benchmark's run left in the bench Redis, and nothing else: its queue, registries and jobs
-    (scheduled ones too), the workers registered for that queue, its mailings' leases and, given the rate
-    counters from before the run, those it added."""
-    from rq.registry import ScheduledJobRegistry
-
+    (scheduled and ended ones too, and their executions), the workers and schedulers registered for that
+    queue, its town halls' leases and board keys and, given the rate counters from before the run, those it
+    added. RQ's own global keys (`rq:workers`, `rq:clean_groups`) stay."""
+    from eventhub.services.board import VERSION_KEY
     from eventhub.services.delivery import LEASE_PREFIX
 
-    job_ids = {*job_ids, *ScheduledJobRegistry(queue=queue).get_job_ids(), *queue.get_job_ids()}
+    registries = (queue.scheduled_job_registry, queue.started_job_registry, queue.finished_job_registry,
+                  queue.failed_job_registry, queue.deferred_job_registry, queue.canceled_job_registry)
+    job_ids = {*job_ids, *queue.get_job_ids(), *(job for registry in registries for job in registry.get_job_ids())}
     delete_queue_keys(connection, queue, job_ids)
-    for key in connection.scan_iter(match="rq:worker:*", count=1000):
-        queues = connection.hget(key, "queues")
-        if queues is not None and queue.name in queues.decode().split(","):
-            connection.srem("rq:workers", key)
-            connection.delete(key)
-    for event_id in event_ids:  # normally released already
-        for key in connection.scan_iter(match=f"{LEASE_PREFIX}{event_id}*", count=1000):
-            connection.delete(key)
+    executions = [key for key in connection.scan_iter(match="rq:execution:*", count=1000)
+                  if key.decode().split(":")[2] in job_ids]
+    connection.delete(*executions, *[f"rq:executions:{job_id}" for job_id in job_ids], "-")
+    for pattern in ("rq:worker:*", "rq:scheduler:*"):  # the workers and their schedulers, for this queue only
+        for key in connection.scan_iter(match=pattern, count=1000):
+            if connection.type(key) != b"hash":
+                continue
+            queues = connection.hget(key, "queues")
+            if queues is not None and queue.name in queues.decode().split(","):
+                connection.srem("rq:workers", key)
+                connection.delete(key, key + b":executions")
+    for event_id in event_ids:  # the mailings' leases (normally released already) and the board's keys
+        board = VERSION_KEY.format(event_id=event_id).rsplit(":", 1)[0]
+        for pattern in (f"{LEASE_PREFIX}{event_id}*", f"{board}:*"):
+            for key in connection.scan_iter(match=pattern, count=1000):
+                connection.delete(key)
     if rate_keys_before is not None:
         added = list(rate_keys(connection) - rate_keys_before)
         for start in range(0, len(added), 1000):
