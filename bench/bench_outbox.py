@@ -13,8 +13,6 @@ Run alone with `python -m bench.run outbox`. Figures only; never part of the tes
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -22,41 +20,29 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.baselines import REPO_ROOT, delete_queue_keys, free_port, redis_url, smtp_sink
-from bench.bench_invites import _children, app_settings, create_town_hall, make_app
+from bench import common
+from bench.baselines import REPO_ROOT, free_port, redis_url, smtp_sink
 
 CRASH_ATTENDEES = 2_000
 KILL_AFTER = 300
 CREATE_ATTENDEES = 10_000
+OCCURRENCES = 6
+GROUPS = (("Manila", "Asia/Manila"), ("New York", "America/New_York"))
 
 
-def _wait(condition, timeout: float) -> float:
-    began = time.perf_counter()
-    while not condition():
-        if time.perf_counter() - began > timeout:
-            raise RuntimeError("timed out")
-        time.sleep(0.005)
-    return time.perf_counter() - began
-
-
-def _kill_tree(process: subprocess.Popen) -> None:
-    for pid in [*_children(process.pid), process.pid]:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    process.wait()
-
-
-def stop_workers(workers: list[subprocess.Popen], connection, queue_name: str) -> None:
-    """Kill what is left of a benchmark's workers and remove its queue."""
+def stop_workers(workers: list[subprocess.Popen], connection, queue_name: str, event_ids=()) -> None:
+    """Kill what is left of a benchmark's workers and remove what its run left in Redis."""
     from rq import Queue
 
     for worker in workers:
         if worker.poll() is None:
-            _kill_tree(worker)
-    delete_queue_keys(connection, Queue(queue_name, connection=connection))
+            common.kill_tree(worker)
+    common.cleanup_redis(connection, Queue(queue_name, connection=connection), event_ids=event_ids)
     connection.close()
+
+
+def _town_hall(app, attendees: int) -> dict:
+    return common.create_town_hall(app, common.event_payload(GROUPS, OCCURRENCES), common.people(attendees, GROUPS))
 
 
 def crash_recovery(folder: Path) -> dict:
@@ -65,14 +51,14 @@ def crash_recovery(folder: Path) -> dict:
     queue_name = f"bench-outbox-{uuid.uuid4().hex[:12]}"
     connection = Redis.from_url(redis_url())
     workers: list[subprocess.Popen] = []
+    event_ids: list[str] = []
     # A relay a little slower than loopback: 2 ms a message.
     with smtp_sink(delay=0.002) as (host, port, counter):
         try:
-            settings = app_settings(f"sqlite:///{folder / 'crash.db'}", queue_name, (host, port))
-            app = make_app(settings, folder / "instance")
-            create_town_hall(app, CRASH_ATTENDEES)
-            env = {**os.environ, **{key: str(value) for key, value in settings.items()},
-                   "FAN_OUT_LEASE_SECONDS": "15"}
+            settings = common.app_settings(f"sqlite:///{folder / 'crash.db'}", queue_name, (host, port))
+            app = common.make_app(settings, folder / "instance")
+            event_ids.append(_town_hall(app, CRASH_ATTENDEES)["event"]["id"])
+            env = common.worker_env(settings, FAN_OUT_LEASE_SECONDS=15)
             log = (folder / "workers.log").open("a")
 
             def start() -> subprocess.Popen:
@@ -81,16 +67,16 @@ def crash_recovery(folder: Path) -> dict:
                 return workers[-1]
 
             first = start()
-            cold = _wait(lambda: counter.messages >= 1, 60)
-            _wait(lambda: counter.messages >= KILL_AFTER, 120)
-            _kill_tree(first)
+            cold = common.wait_until(lambda: counter.messages >= 1, 60)
+            common.wait_until(lambda: counter.messages >= KILL_AFTER, 120)
+            common.kill_tree(first)
             sent_before = counter.messages
             start()
-            resumed = _wait(lambda: counter.messages > sent_before, 60)
-            _wait(lambda: counter.messages >= CRASH_ATTENDEES, 180)
+            resumed = common.wait_until(lambda: counter.messages > sent_before, 60)
+            common.wait_until(lambda: counter.messages >= CRASH_ATTENDEES, 180)
             time.sleep(0.5)
         finally:
-            stop_workers(workers, connection, queue_name)
+            stop_workers(workers, connection, queue_name, event_ids)
     twice = counter.messages - CRASH_ATTENDEES
     print(f"crash recovery: first resumed message {resumed:.2f} s after the new worker started; a cold worker's "
           f"first message {cold:.2f} s after its start ({resumed / cold:.2f}x the cold start); killed after "
@@ -107,26 +93,29 @@ def create_cost(folder: Path) -> dict:
     from eventhub.services import events
 
     queue_name = f"bench-outbox-{uuid.uuid4().hex[:12]}"
-    settings = app_settings(f"sqlite:///{folder / 'create.db'}", queue_name, ("127.0.0.1", free_port()))
-    app = make_app(settings, folder / "instance-create")
+    settings = common.app_settings(f"sqlite:///{folder / 'create.db'}", queue_name, ("127.0.0.1", free_port()))
+    app = common.make_app(settings, folder / "instance-create")
     arm_invites, arm_timed = events._arm_invites, events.arm_timed_tasks
 
     def enqueue_directly(event, retry_failed=False):  # the way before the outbox: a job and no row
         return jobs.enqueue("eventhub.jobs.outbox.run_task", event.id, job_id=uuid.uuid4().hex)
 
     timings: dict[bool, list[float]] = {True: [], False: []}
+    event_ids = []
     try:
-        create_town_hall(app, 1_000)  # warm up: first-request costs fall on neither side
+        event_ids.append(_town_hall(app, 1_000)["event"]["id"])  # warm up: first-request costs fall on neither side
         for outbox in (True, False, True, False, True, False):  # alternated, so drift falls on both
             if outbox:
                 events._arm_invites, events.arm_timed_tasks = arm_invites, arm_timed
             else:
                 events._arm_invites, events.arm_timed_tasks = enqueue_directly, lambda event: None
-            timings[outbox].append(create_town_hall(app, CREATE_ATTENDEES)[1])
+            made = _town_hall(app, CREATE_ATTENDEES)
+            timings[outbox].append(made["seconds"])
+            event_ids.append(made["event"]["id"])
     finally:
         events._arm_invites, events.arm_timed_tasks = arm_invites, arm_timed
         connection = Redis.from_url(redis_url())
-        delete_queue_keys(connection, Queue(queue_name, connection=connection))
+        common.cleanup_redis(connection, Queue(queue_name, connection=connection), event_ids=event_ids)
         connection.close()
     with_outbox, without = min(timings[True]), min(timings[False])
     print(f"create a town hall of {CREATE_ATTENDEES:,} through the API: {with_outbox:.2f} s with the outbox, "

@@ -22,7 +22,6 @@ Run alone with `python -m bench.run questions`; `BENCH_POSTGRES_URL` overrides t
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import os
@@ -36,7 +35,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.baselines import delete_queue_keys, fmt_rate, load, load_tool, ratio_text, redis_url, serve_with_gunicorn
+from bench import common
+from bench.baselines import fmt_rate, load, load_tool, ratio_text, redis_url, serve_with_gunicorn
+from bench.wrk_scripts import lua_script, read_statuses, statuses_text
 
 ATTENDEES = 2_000
 QUESTIONS = 100  # gcd(ATTENDEES + 1, QUESTIONS) == 1, so the vote sequence repeats no (link, question) pair
@@ -45,7 +46,6 @@ SECONDS = 5
 VOTERS = 64
 POSTGRES_URL = "postgresql+psycopg://eventhub:eventhub@127.0.0.1:5432/eventhub_bench"
 SECRET_KEY = "bench-questions-secret"
-WRK_THREADS = 2  # what bench.baselines.load runs wrk with
 READ_VOTES = 500  # votes on the read-only board, so a link's own `voted` flags are there to find
 # board: reads of a board of QUESTIONS questions with no validator; board304: the same with the ETag each link
 # got last (nothing changes meanwhile, so a 304 each); then asking and voting on another town hall
@@ -156,13 +156,16 @@ def db_vote_count(app, question_id: str) -> int:
 
 def cleanup_redis(app, town_halls: list[tuple[str | None, list[str]]], windows: set[int], queue_name: str) -> None:
     """This run's rate-limit counters (by the links' pseudonyms), its boards' snapshots and versions, and its
-    queue; nothing else in the bench Redis."""
+    queue; nothing else in the bench Redis. Key names are the owning modules' own."""
     from redis import Redis
     from rq import Queue
 
-    from eventhub.domain.questions import rate_key
+    from eventhub.domain.questions import RATE_PURPOSES, rate_key
     from eventhub.extensions import db
     from eventhub.models import QuestionKey
+    from eventhub.services.board import VERSION_KEY
+    from eventhub.services.questions import RATE_WINDOW_SECONDS
+    from eventhub.services.rate_limit import counter_name
 
     connection = Redis.from_url(redis_url())
     try:
@@ -173,89 +176,16 @@ def cleanup_redis(app, town_halls: list[tuple[str | None, list[str]]], windows: 
                 row = db.session.get(QuestionKey, event_id)
                 key = row.key if row is not None else None
                 db.session.remove()
-            names = list(connection.scan_iter(match=f"eventhub:board:{event_id}:*", count=1000))
+            board = VERSION_KEY.format(event_id=event_id).rsplit(":", 1)[0]  # its version and snapshots
+            names = list(connection.scan_iter(match=f"{board}:*", count=1000))
             if key is not None:
-                names += [f"eventhub:rate:{kind}:{rate_key(key, token)}:{window}"
-                          for token in tokens for kind in ("ask", "vote") for window in windows]
+                names += [counter_name(f"{purpose}:{rate_key(key, token, purpose)}", RATE_WINDOW_SECONDS, window)
+                          for token in tokens for purpose in RATE_PURPOSES for window in windows]
             for i in range(0, len(names), 1000):
                 connection.delete(*names[i:i + 1000])
-        queue = Queue(queue_name, connection=connection)
-        job_ids = set(queue.get_job_ids()) | set(queue.scheduled_job_registry.get_job_ids())
-        delete_queue_keys(connection, queue, job_ids)
+        common.cleanup_redis(connection, Queue(queue_name, connection=connection))
     finally:
         connection.close()
-
-
-# ---------------------------------------------------------------- load scripts (wrk Lua)
-
-
-def _lua_list(values: list[str]) -> str:
-    return "{" + ",".join(json.dumps(v) for v in values) + "}"
-
-
-def lua_script(kind: str, tokens: list[str], questions: list[str], offset: int, statuses_file: str,
-               etags: list[str] | None = None) -> str:
-    """wrk Lua: request number i (over all threads, from `offset`) asks with link i, votes with the i-th
-    (link, question) pair, or reads link i's board (`board`; `board304` with the ETag that link got last);
-    every status is counted and written to `statuses_file` when wrk is done."""
-    if kind == "board":
-        make = ('local token = tokens[(i % #tokens) + 1]\n'
-                '  return wrk.format("GET", "/api/v1/ask/" .. token)')
-    elif kind == "board304":
-        make = ('local n = (i % #tokens) + 1\n'
-                '  return wrk.format("GET", "/api/v1/ask/" .. tokens[n], {["If-None-Match"] = etags[n]})')
-    elif kind == "ask":
-        make = ('local token = tokens[(i % #tokens) + 1]\n'
-                '  return wrk.format("POST", "/api/v1/ask/" .. token .. "/questions", nil,'
-                ' \'{"text": "Bench question number \' .. i .. \'?"}\')')
-    else:
-        make = ('local token = tokens[(i % #tokens) + 1]\n'
-                '  local question = questions[((i + math.floor(i / #tokens)) % #questions) + 1]\n'
-                '  return wrk.format("POST", "/api/v1/ask/" .. token .. "/questions/" .. question .. "/vote")')
-    return f"""
-tokens = {_lua_list(tokens)}
-questions = {_lua_list(questions)}
-etags = {_lua_list(etags or [])}
-local threads, created = {{}}, 0
-function setup(thread)
-  thread:set("id", created)
-  created = created + 1
-  table.insert(threads, thread)
-end
-function init(args)
-  n = 0
-  statuses = {{}}
-end
-request = function()
-  local i = {offset} + n * {WRK_THREADS} + id
-  n = n + 1
-  {make}
-end
-response = function(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-end
-function done(summary, latency, requests)
-  local out = io.open({json.dumps(statuses_file)}, "w")
-  for _, thread in ipairs(threads) do
-    for status, count in pairs(thread:get("statuses")) do out:write(status, " ", count, "\\n") end
-  end
-  out:close()
-end
-"""
-
-
-def read_statuses(path: Path) -> Counter:
-    counts: Counter = Counter()
-    with contextlib.suppress(FileNotFoundError):
-        for line in path.read_text().split("\n"):
-            if line.strip():
-                status, count = line.split()
-                counts[int(status)] += int(count)
-    return counts
-
-
-def statuses_text(counts: Counter) -> str:
-    return ", ".join(f"{status}: {count:,}" for status, count in sorted(counts.items())) or "none recorded"
 
 
 # ---------------------------------------------------------------- 64 concurrent voters on one question

@@ -10,7 +10,6 @@ Run alone with `python -m bench.run shards`. Figures only; never part of the tes
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -18,9 +17,9 @@ import time
 import uuid
 from pathlib import Path
 
+from bench import common
 from bench.baselines import REPO_ROOT, redis_url, smtp_sink
-from bench.bench_invites import app_settings, create_town_hall, make_app
-from bench.bench_outbox import _wait, stop_workers
+from bench.bench_outbox import GROUPS, OCCURRENCES, stop_workers
 
 ATTENDEES = 2_000
 RELAY_SECONDS = 0.02
@@ -33,24 +32,27 @@ def _one_run(folder: Path, workers: int) -> dict:
     queue_name = f"bench-shards-{uuid.uuid4().hex[:12]}"
     connection = Redis.from_url(redis_url())
     running: list[subprocess.Popen] = []
+    event_ids: list[str] = []
     with smtp_sink(delay=RELAY_SECONDS) as (host, port, relay):
         try:
-            settings = app_settings(f"sqlite:///{folder / f'shards-{workers}.db'}", queue_name, (host, port))
+            settings = common.app_settings(f"sqlite:///{folder / f'shards-{workers}.db'}", queue_name, (host, port))
             settings["MAILING_SHARDS"] = 8
-            app = make_app(settings, folder / f"instance-{workers}")
-            env = {**os.environ, **{key: str(value) for key, value in settings.items()}}
+            app = common.make_app(settings, folder / f"instance-{workers}")
+            env = common.worker_env(settings)
             with (folder / "workers.log").open("a") as log:
                 for _ in range(workers):
                     running.append(subprocess.Popen([sys.executable, "worker.py"], cwd=REPO_ROOT, env=env,
                                                     stdout=log, stderr=subprocess.STDOUT))
             time.sleep(3)  # every worker is up and waiting before the mailing starts
             began = time.perf_counter()
-            create_town_hall(app, ATTENDEES)
-            _wait(lambda: relay.messages >= ATTENDEES, 600)
+            made = common.create_town_hall(app, common.event_payload(GROUPS, OCCURRENCES),
+                                           common.people(ATTENDEES, GROUPS))
+            event_ids.append(made["event"]["id"])
+            common.wait_until(lambda: relay.messages >= ATTENDEES, 600)
             seconds = time.perf_counter() - began
             time.sleep(0.5)
         finally:
-            stop_workers(running, connection, queue_name)
+            stop_workers(running, connection, queue_name, event_ids)
     return {"seconds": seconds, "rate": ATTENDEES / seconds, "exact": relay.messages == ATTENDEES}
 
 

@@ -18,23 +18,13 @@ the job under cProfile in-process (SimpleWorker) for N attendees and prints wher
 from __future__ import annotations
 
 import os
-import signal
 import tempfile
 import threading
-import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.baselines import delete_queue_keys, fmt_rate, ratio_text, raw_smtp_rate, redis_url, smtp_sink
-from bench.bench_invites import (
-    app_settings,
-    make_app,
-    print_profile_steps,
-    profiled_burst,
-    run_worker,
-    series_starts,
-)
+from bench import common
+from bench.baselines import fmt_rate, ratio_text, raw_smtp_rate, redis_url, smtp_sink
 
 ATTENDEES = 10_000
 GROUPS = (("Manila", "Asia/Manila"), ("New York", "America/New_York"), ("London", "Europe/London"), (None, None))
@@ -52,41 +42,15 @@ ACTION_ITEMS = ("Publish the hiring plan", "Order chairs for the second floor", 
 # ---------------------------------------------------------------- the town hall
 
 
-def event_payload(attendees: int = ATTENDEES) -> dict:
-    start = series_starts(datetime.now(UTC), count=1)[0]
-    return {
-        "title": "Q1 Town Hall",
-        "description": "Plans for the quarter, and your questions.",
-        "timezone": "America/Chicago",
-        "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "duration_minutes": 60,
-        "groups": [{"name": name, "timezone": zone} for name, zone in GROUPS if name],
-        "attendees": [{"email": f"person{n:05d}@example.com", "name": f"Person {n}",
-                       **({"group": GROUPS[n % len(GROUPS)][0]} if GROUPS[n % len(GROUPS)][0] else {})}
-                      for n in range(attendees)],
-    }
-
-
-def create_town_hall(app, queue, attendees: int = ATTENDEES) -> tuple[dict, dict, float]:
-    """The organizer, the town hall (its invites taken off the queue), its questions, votes and answers.
-
-    Returns the event's JSON, the organizer's auth headers and the create request's seconds.
-    """
-    from eventhub.services.organizers import create_organizer
-
-    with app.app_context():
-        _, token = create_organizer(f"org-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery staple")
-    headers = {"Authorization": f"Bearer {token}"}
-    client = app.test_client()
-    began = time.perf_counter()
-    response = client.post("/api/v1/events", json=event_payload(attendees), headers=headers)
-    seconds = time.perf_counter() - began
-    if response.status_code != 201:
-        raise RuntimeError(f"creating the town hall failed: {response.status_code} {response.get_data(as_text=True)}")
-    event = response.json
-    queue.remove(event["job_id"])  # the invites are not what this benchmark measures
-    ask_and_answer(app, client, headers, event["id"])
-    return event, headers, seconds
+def create_town_hall(app, queue, attendees: int = ATTENDEES) -> dict:
+    """The organizer, the town hall (its invites taken off the queue), its questions, votes and answers;
+    `common.create_town_hall`'s answer."""
+    made = common.create_town_hall(app, common.event_payload(GROUPS, timezone="America/Chicago"),
+                                   common.people(attendees, GROUPS))
+    for job_id in made["job_ids"]:
+        queue.remove(job_id)  # the invites are not what this benchmark measures
+    ask_and_answer(app, app.test_client(), made["headers"], made["event"]["id"])
+    return made
 
 
 def ask_and_answer(app, client, headers: dict, event_id: str) -> None:
@@ -146,7 +110,10 @@ def summary_outcome(app, event_id: str) -> tuple[int, str]:
 
 def job_keys(connection, queue, job_id: str, event_id: str) -> list[str]:
     """The keys the summary job occupies: its hash and results, the queue and its registries, the lease."""
-    keys = [f"rq:job:{job_id}", f"rq:results:{job_id}", queue.key, f"eventhub:fan-out:{event_id}:summary"]
+    from eventhub.services.delivery import LEASE_PREFIX
+
+    keys = [f"rq:job:{job_id}", f"rq:results:{job_id}", queue.key]
+    keys += [key.decode() for key in connection.scan_iter(match=f"{LEASE_PREFIX}{event_id}:summary*", count=1000)]
     return keys + [key.decode() for key in connection.scan_iter(match=f"rq:*:{queue.name}", count=1000)]
 
 
@@ -173,24 +140,6 @@ class RedisPeak(threading.Thread):
             self.done.wait(0.1)
 
 
-def _cleanup_redis(connection, queue, job_ids: list[str], event_id: str | None, rate_keys: set) -> None:
-    from rq.registry import ScheduledJobRegistry
-
-    job_ids = [*job_ids, *ScheduledJobRegistry(queue=queue).get_job_ids()]  # the draft and window jobs
-    delete_queue_keys(connection, queue, job_ids)
-    for key in connection.scan_iter(match="rq:worker:*", count=1000):
-        queues = connection.hget(key, "queues")
-        if queues is not None and queue.name in queues.decode().split(","):
-            connection.srem("rq:workers", key)
-            connection.delete(key)
-    if event_id:  # the fan-out's lease, normally released already
-        for key in connection.scan_iter(match=f"eventhub:fan-out:{event_id}*", count=1000):
-            connection.delete(key)
-    new_rate_keys = set(connection.scan_iter(match="eventhub:rate:*", count=1000)) - rate_keys
-    if new_rate_keys:  # the askers' and voters' rate-limit windows
-        connection.delete(*new_rate_keys)
-
-
 # ---------------------------------------------------------------- one run
 
 
@@ -204,22 +153,21 @@ def run_once(baselines: dict, database_url: str | None, database: str) -> dict:
     queue = Queue(queue_name, connection=connection)
     job_ids: list[str] = []
     event_id = None
-    rate_keys = set(connection.scan_iter(match="eventhub:rate:*", count=1000))
+    rate_keys = common.rate_keys(connection)
     with tempfile.TemporaryDirectory(prefix="bench-summary-") as folder, smtp_sink() as (host, port, counter):
         try:
-            raw_rate = baselines.get("smtp_msgs_per_s")
-            raw_source = "baseline"
-            if not raw_rate:
-                raw_rate, raw_source = raw_smtp_rate(host, port), "measured here"
-            settings = app_settings(database_url or f"sqlite:///{Path(folder) / 'bench.db'}", queue_name, (host, port))
-            app = make_app(settings, Path(folder) / "instance")
-            event, headers, create_seconds = create_town_hall(app, queue)
+            raw_rate, raw_source = raw_smtp_rate(host, port), "measured here, same sink"
+            settings = common.app_settings(database_url or f"sqlite:///{Path(folder) / 'bench.db'}", queue_name,
+                                           (host, port))
+            app = common.make_app(settings, Path(folder) / "instance")
+            made = create_town_hall(app, queue)
+            event, headers, create_seconds = made["event"], made["headers"], made["seconds"]
             event_id = event["id"]
-            job_ids.append(event["job_id"])
+            job_ids += made["job_ids"]
             print(f"town hall: {ATTENDEES:,} attendees in {len(GROUPS)} zones, {len(QUESTIONS)} questions with "
                   f"votes and answers; {database}; queue {queue_name}")
             print(f"create through the API: {create_seconds:.2f} s ({ATTENDEES / create_seconds:,.0f} attendees/s, "
-                  f"Flask test client, one request)")
+                  f"Flask test client, {len(made['pages'])} request(s))")
 
             redis_before = connection.info("memory")["used_memory"]
             job_id = start_summary(app, headers, event_id)
@@ -228,16 +176,16 @@ def run_once(baselines: dict, database_url: str | None, database: str) -> dict:
             queued_bytes = memory_usage(connection, keys)
 
             before = (counter.messages, counter.recipients)
-            env = {**os.environ, **{key: str(value) for key, value in settings.items()}}
-            env.pop("FLASK_DEBUG", None)
+            counter.first_at = None
             redis_peak = RedisPeak(connection, keys)
             redis_peak.start()
             try:
-                worker = run_worker(env)
+                worker = common.run_worker(common.worker_env(settings))
             finally:
                 redis_peak.done.set()
                 redis_peak.join()
             received, recipients = counter.messages - before[0], counter.recipients - before[1]
+            sending = (counter.last_at - counter.first_at) if received > 1 else None
             finished_bytes = memory_usage(connection, job_keys(connection, queue, job_id, event_id))
             redis_delta = connection.info("memory")["used_memory"] - redis_before
             sent_rows, summary_status = summary_outcome(app, event_id)
@@ -246,19 +194,16 @@ def run_once(baselines: dict, database_url: str | None, database: str) -> dict:
             job_seconds = ((job.ended_at - job.started_at).total_seconds()
                            if job is not None and job.ended_at and job.started_at else None)
         finally:
-            _cleanup_redis(connection, queue, job_ids, event_id, rate_keys)
+            common.cleanup_redis(connection, queue, job_ids, [event_id] if event_id else (), rate_keys)
             connection.close()
 
     rate = ATTENDEES / worker["seconds"]
-    peaks = worker["polled_mib"]
-    horses = {pid: mib for pid, mib in peaks.items() if pid != worker["root"]}
-    peak = max(peaks.values(), default=0.0)
+    sending_rate = (received - 1) / sending if sending else 0.0
+    peak = worker["peak_mib"]
     job_clock = f", job {job_seconds:.2f} s by RQ's own clock" if job_seconds is not None else ""
     print(f"worker: {worker['seconds']:.2f} s from start to exit (exit {worker['returncode']}){job_clock}, "
           f"job {job_status}")
-    children = ", ".join(f"child {mib:.0f} MiB" for mib in horses.values()) or "no child seen"
-    print(f"worker peak RSS {peak:.0f} MiB (largest VmHWM polled from /proc every 20 ms: worker "
-          f"{peaks.get(worker['root'], 0):.0f} MiB, {children})")
+    print(f"worker {common.memory_text(worker)}")
     print(f"redis: the job's keys (job hash, results, queue and its registries, lease) hold "
           f"{queued_bytes / 1024:.1f} KiB queued, {redis_peak.peak / 1024:.1f} KiB at most while running "
           f"(MEMORY USAGE polled every 100 ms), {finished_bytes / 1024:.1f} KiB finished; INFO used_memory "
@@ -276,12 +221,15 @@ def run_once(baselines: dict, database_url: str | None, database: str) -> dict:
         problems.append(f"worker exited {worker['returncode']}:\n{worker['output'][-2000:]}")
     print(f"check: OK (sink received {ATTENDEES:,} messages; deliveries has {ATTENDEES:,} 'sent' rows)"
           if not problems else "check: MISMATCH: " + "; ".join(problems))
-    print(f"summary {ATTENDEES:,} attendees: {fmt_rate(rate)} msg/s ({ratio_text(rate, raw_rate, 'raw smtp')}, "
-          f"raw smtp {raw_source}), worker peak RSS {peak:.0f} MiB, job's Redis keys at most "
-          f"{redis_peak.peak / 1024:.1f} KiB")
+    print(f"summary {ATTENDEES:,} attendees: {fmt_rate(rate)} msg/s start to exit "
+          f"({ratio_text(rate, raw_rate, 'raw smtp')}), {fmt_rate(sending_rate)} msg/s while sending "
+          f"({ratio_text(sending_rate, raw_rate, 'raw smtp')}; raw smtp {fmt_rate(raw_rate)} msg/s {raw_source}), "
+          f"worker peak RSS {peak:.0f} MiB, job's Redis keys at most {redis_peak.peak / 1024:.1f} KiB")
     figures = {
         "msgs_per_s": round(rate, 1),
+        "sending_msgs_per_s": round(sending_rate, 1),
         "ratio_raw_smtp": round(rate / raw_rate, 3) if raw_rate else None,
+        "sending_ratio_raw_smtp": round(sending_rate / raw_rate, 3) if raw_rate else None,
         "worker_s": round(worker["seconds"], 2),
         "worker_peak_rss_mib": round(peak, 1),
         "redis_job_peak_kib": round(redis_peak.peak / 1024, 1),
@@ -317,20 +265,17 @@ def profile(attendees: int = 2000, top: int = 30) -> None:
     connection = Redis.from_url(redis_url())
     queue = Queue(queue_name, connection=connection)
     job_ids, event_id = [], None
-    rate_keys = set(connection.scan_iter(match="eventhub:rate:*", count=1000))
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    rate_keys = common.rate_keys(connection)
     with tempfile.TemporaryDirectory(prefix="bench-summary-") as folder, smtp_sink() as (host, port, counter):
         try:
-            app = make_app(app_settings(f"sqlite:///{Path(folder) / 'bench.db'}", queue_name, (host, port)),
-                           Path(folder) / "instance")
-            event, headers, _ = create_town_hall(app, queue, attendees)
-            event_id = event["id"]
-            job_ids += [event["job_id"], start_summary(app, headers, event_id)]
-            profiler, seconds = profiled_burst(app, queue, connection)
+            app = common.make_app(common.app_settings(f"sqlite:///{Path(folder) / 'bench.db'}", queue_name,
+                                                      (host, port)), Path(folder) / "instance")
+            made = create_town_hall(app, queue, attendees)
+            event_id = made["event"]["id"]
+            job_ids += [*made["job_ids"], start_summary(app, made["headers"], event_id)]
+            profiler, seconds = common.profiled_burst(app, queue, connection)
         finally:
-            for signum, handler in saved.items():
-                signal.signal(signum, handler)
-            _cleanup_redis(connection, queue, job_ids, event_id, rate_keys)
+            common.cleanup_redis(connection, queue, job_ids, [event_id] if event_id else (), rate_keys)
             connection.close()
     print(f"{attendees:,} attendees, {counter.messages:,} messages in {seconds:.2f} s under cProfile "
           f"({seconds / attendees * 1000:.3f} ms/message)")
@@ -339,6 +284,7 @@ def profile(attendees: int = 2000, top: int = 30) -> None:
         "fan_out (all of the job's sending)": [("delivery.py", "fan_out")],
         "  building (summary_message, per zone)": [("summaries.py", "summary_message")],
         "  send (serialization + SMTP)": [("mail.py", "send"), ("mail.py", "send_copy")],
+        "  records: the batch as 'sending'": [("delivery.py", "_mark_sending")],
         "    as_bytes / generator (serialization)": [("generator.py", "flatten")],
         "    per-copy headers (copy_for)": [("mail.py", "copy_for")],
         "    smtplib sendmail (SMTP round trips)": [("smtplib.py", "sendmail")],
@@ -347,7 +293,7 @@ def profile(attendees: int = 2000, top: int = 30) -> None:
         "  report_progress (job meta to Redis)": [("queue.py", "report_progress")],
         "  lease renewals": [("delivery.py", "keep")],
     }
-    print_profile_steps(stats, steps, attendees, seconds, top)
+    common.print_profile_steps(stats, steps, attendees, seconds, top)
 
 
 if __name__ == "__main__":

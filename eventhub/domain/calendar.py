@@ -21,7 +21,7 @@ The output is UTF-8 with CRLF line ends and lines folded at 75 octets (icalendar
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from itertools import pairwise
@@ -30,6 +30,7 @@ from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStand
 from icalendar.parser import Contentline
 
 from eventhub.domain import zones
+from eventhub.domain.ical_fold import fold
 
 PRODID = "-//EventHub//Town hall invites//EN"
 METHODS = ("REQUEST", "CANCEL", "PUBLISH")
@@ -95,25 +96,47 @@ class CalendarForMany:
     """
 
     _STAND_IN = CalendarAttendee("stand-in@attendee.invalid")
+    # An ATTENDEE line whose address and name are these stands for every attendee whose own need no quoting
+    # or escaping (the usual case): theirs is put in its place rather than built through icalendar.
+    _SHAPE = CalendarAttendee("shape@attendee.invalid", "Shape")  # a name with a space is quoted: "A Name"
+    _PLAIN = re.compile(r"[A-Za-z0-9.@_+-]+(?: [A-Za-z0-9.@_+-]+)*")
 
     def __init__(self, event: CalendarEvent, method: str, dtstamp: datetime, marker: str):
         self.method = method
         self.marker = marker
-        self.lines = [line for line in _calendar(event, method, (self._STAND_IN,), dtstamp).content_lines() if line]
-        self.stand_in = self._attendee_line(self._STAND_IN)
+        stand_in = self._attendee_line(self._STAND_IN)
+        self.shapes = {spaced: str(self._attendee_line(replace(self._SHAPE, name="Shape A" if spaced else "Shape")))
+                       for spaced in (False, True)}
+        # The shared lines serialized once, in runs; None where the attendee's own line goes, and the lines
+        # holding the marker kept unserialized (the personal text changes where they fold).
+        self.pieces: list[bytes | Contentline | None] = []
+        for line in _calendar(event, method, (self._STAND_IN,), dtstamp).content_lines():
+            if not line:
+                continue
+            if line == stand_in:
+                self.pieces.append(None)
+            elif marker in line:
+                self.pieces.append(line)
+            elif self.pieces and isinstance(self.pieces[-1], bytes):
+                self.pieces[-1] += line.to_ical() + b"\r\n"
+            else:
+                self.pieces.append(line.to_ical() + b"\r\n")
 
     def for_attendee(self, attendee: CalendarAttendee, personal: str) -> bytes:
         if _TEXT_SPECIALS.search(personal):  # it would be escaped differently in DESCRIPTION and URL
             raise ValueError("personal text must hold no backslash, comma, semicolon or newline")
-        own = self._attendee_line(attendee)
-        copy = []
-        for line in self.lines:
-            if line == self.stand_in:
-                line = own
-            elif self.marker in line:
-                line = Contentline(line.replace(self.marker, personal))
-            copy.append(line.to_ical())
-        return b"\r\n".join(copy) + b"\r\n"
+        own: dict[Contentline | None, bytes] = {None: self._own_line(attendee)}
+        for piece in self.pieces:  # the same line recurs in every VEVENT of a series: folded once
+            if isinstance(piece, Contentline) and piece not in own:
+                own[piece] = fold(piece.replace(self.marker, personal)) + b"\r\n"
+        return b"".join(piece if isinstance(piece, bytes) else own[piece] for piece in self.pieces)
+
+    def _own_line(self, attendee: CalendarAttendee) -> bytes:
+        if self._PLAIN.fullmatch(attendee.email) and self._PLAIN.fullmatch(attendee.name or attendee.email):
+            name = attendee.name or attendee.email
+            line = self.shapes[" " in name].replace("Shape A" if " " in name else "Shape", name, 1)
+            return fold(line.replace(self._SHAPE.email, attendee.email)) + b"\r\n"
+        return fold(self._attendee_line(attendee)) + b"\r\n"
 
     def _attendee_line(self, attendee: CalendarAttendee) -> Contentline:
         holder = Event()

@@ -16,16 +16,21 @@ must be the calendar's ORGANIZER and `method` its METHOD (RFC 6047 section 3): b
 
 from __future__ import annotations
 
+import binascii
 import re
 import uuid
 from datetime import datetime
-from email import policy
+from email import policy, quoprimime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 ATTACHMENT_NAME = "invite.ics"
 _HEADER_BREAK = re.compile(r"[\r\n]")
+# A name and an address that a To header holds as they are (no quoting, no encoding); anything else goes
+# through the email package's header parser, which costs more than the rest of a copy.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
 
 
 def build_imip_message(*, subject: str, sender: str, sender_name: str, recipient: str, recipient_name: str,
@@ -55,6 +60,83 @@ def build_imip_message(*, subject: str, sender: str, sender_name: str, recipient
     message.add_attachment(ics, maintype="application", subtype="ics", filename=ATTACHMENT_NAME,
                            params={"name": ATTACHMENT_NAME})
     return message
+
+
+class ImipForMany:
+    """One invitation email for many recipients, serialized once.
+
+    Each copy differs from the others in its To, Message-ID and Date and in its text, HTML and calendar
+    (which carry the recipient's own name, link and ATTENDEE line); `copy` gives its bytes as
+    `smtplib.send_message` would send the message `build_imip_message` makes for that recipient (CRLF
+    line ends), but for the MIME boundary, shared by every copy, and the order of the headers.
+    Every copy's calendar must have the METHOD and ORGANIZER of `sample_ics`, which is checked here.
+    """
+
+    _MARK = "eventhub-copy-" + uuid.uuid4().hex  # stands for each part's body in the shared serialization
+
+    def __init__(self, *, subject: str, sender: str, sender_name: str, method: str, message_id_domain: str,
+                 sample_ics: bytes):
+        _check_calendar(sample_ics, method, sender)
+        self.message_id_domain = _one_line(message_id_domain)
+        marks = [f"{self._MARK}-{name}" for name in ("text", "html", "ics")]
+        shape = EmailMessage(policy=policy.SMTP)
+        shape["Subject"] = _one_line(subject)
+        shape["From"] = Address(_one_line(sender_name), addr_spec=sender)
+        shape.set_content(marks[0], subtype="plain", charset="utf-8", cte="quoted-printable")
+        shape.add_alternative(marks[1], subtype="html", charset="utf-8", cte="quoted-printable")
+        shape.add_alternative(marks[2].encode(), maintype="text", subtype="calendar",
+                              params={"method": method.upper(), "charset": "UTF-8"})
+        shape.add_attachment(marks[2].encode(), maintype="application", subtype="ics", filename=ATTACHMENT_NAME,
+                             params={"name": ATTACHMENT_NAME})
+        serialized = shape.as_bytes(policy=shape.policy.clone(linesep="\r\n"))
+        # Each part's encoded body is its mark and a line end; the calendar's is the same in both its parts.
+        bodies = [mark.encode() + b"\r\n" for mark in marks[:2]]
+        bodies.append(binascii.b2a_base64(marks[2].encode()).replace(b"\n", b"\r\n"))
+        self.pieces = _split_at(serialized, [bodies[0], bodies[1], bodies[2], bodies[2]])
+        self.policy = shape.policy
+
+    def copy(self, *, recipient: str, recipient_name: str, text: str, html: str, ics: bytes,
+             date: datetime) -> bytes:
+        """The bytes of the copy for `recipient`, with a Message-ID of its own."""
+        if date.tzinfo is None:
+            raise ValueError("date must be an aware datetime")
+        head = self._to(recipient, _one_line(recipient_name))
+        head += f"Message-ID: {_message_id(self.message_id_domain)}\r\nDate: {format_datetime(date)}\r\n".encode()
+        calendar = _base64_body(ics)
+        first, after_text, after_html, after_calendar, rest = self.pieces
+        return b"".join((head, first, _quoted_printable_body(text), after_text, _quoted_printable_body(html),
+                         after_html, calendar, after_calendar, calendar, rest))
+
+    def _to(self, recipient: str, name: str) -> bytes:
+        if _PLAIN_ADDRESS.fullmatch(recipient) and (not name or _PLAIN_NAME.fullmatch(name)):
+            line = f"To: {name} <{recipient}>\r\n" if name else f"To: {recipient}\r\n"
+            if len(line) <= self.policy.max_line_length:
+                return line.encode("ascii")
+        return self.policy.fold_binary(*self.policy.header_store_parse("To", Address(name, addr_spec=recipient)))
+
+
+def _split_at(serialized: bytes, bodies: list[bytes]) -> list[bytes]:
+    pieces, rest = [], serialized
+    for body in bodies:
+        before, found, rest = rest.partition(body)
+        if not found:
+            raise ValueError("a part's body is not where the shared serialization should hold it")
+        pieces.append(before)
+    return [*pieces, rest]
+
+
+def _quoted_printable_body(text: str) -> bytes:
+    """`text` as `set_content(..., charset="utf-8", cte="quoted-printable")` encodes it, with CRLF line ends."""
+    lines = text.encode("utf-8").splitlines()
+    encoded = quoprimime.body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), policy.SMTP.max_line_length)
+    return encoded.replace("\n", "\r\n").encode("ascii")
+
+
+def _base64_body(data: bytes) -> bytes:
+    """`data` as the email package encodes a bytes part: base64 in lines of at most 78 characters, CRLF."""
+    step = policy.SMTP.max_line_length // 4 * 3
+    return b"".join(binascii.b2a_base64(data[start:start + step]) for start in range(0, len(data), step)) \
+        .replace(b"\n", b"\r\n")
 
 
 def readdress(message: EmailMessage, recipient: str, recipient_name: str) -> EmailMessage:

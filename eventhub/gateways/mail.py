@@ -2,7 +2,8 @@
 
 Callers open one `session()` for a batch and send many messages over it. A message that goes to many
 people unchanged but for its To and Message-ID is wrapped in a `MessageForMany`, serialized once, and
-each copy is sent with `send_copy`.
+each copy is sent with `send_copy`. A copy its caller already serialized (a `PreparedCopy`) is sent as
+it is with `send_prepared`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import re
 import smtplib
 import ssl
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
@@ -77,6 +79,16 @@ class MessageForMany:
         return self.policy.fold_binary(*self.policy.header_store_parse(name, value))
 
 
+@dataclass(frozen=True)
+class PreparedCopy:
+    """One recipient's message, already serialized as `send_message` would send it (CRLF line ends, no Bcc),
+    and how to build it as a message object for a path that cannot send those bytes as they are."""
+
+    sender: str
+    data: bytes
+    message: Callable[[], EmailMessage]
+
+
 class SmtpSender:
     def __init__(self, client: smtplib.SMTP):
         self.client = client
@@ -94,6 +106,16 @@ class SmtpSender:
             return
         with _classified_errors():
             refused = self.client.sendmail(message.sender, [recipient], message.copy_for(recipient))
+        if refused:
+            raise _classify(refused)
+
+    def send_prepared(self, copy: PreparedCopy, recipient: str) -> None:
+        """Send `recipient` the bytes `copy` holds."""
+        if not (copy.sender + recipient).isascii():  # needs SMTPUTF8, which send_message negotiates
+            self.send(copy.message(), [recipient])
+            return
+        with _classified_errors():
+            refused = self.client.sendmail(copy.sender, [recipient], copy.data)
         if refused:
             raise _classify(refused)
 
@@ -134,6 +156,9 @@ class OutboxSender:
     def send_copy(self, message: MessageForMany, recipient: str) -> None:
         """Write `recipient`'s copy of `message`, serialized once for everyone."""
         self._write([recipient], message.copy_for(recipient))
+
+    def send_prepared(self, copy: PreparedCopy, recipient: str) -> None:
+        self._write([recipient], copy.data)
 
     def _write(self, recipients: Iterable[str], raw: bytes) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,11 @@
 """Sending one message to each of many attendees, exactly once, whatever fails on the way.
 
 Each message is recorded (`deliveries`) the moment the server accepts it, so a retried or restarted job
-skips everyone already served and at most the one message in flight can go twice. A recipient the
-server refuses for good is recorded as failed and never retried; one refused for now is retried by
-the next run of the job, which is raised for RQ to schedule on its backoff.
+skips everyone already served and at most the one message in flight can go twice. The records of a batch
+are written before it is sent, in one transaction, as 'sending' (not yet delivered, as a record that is
+missing); each accepted message then costs one short update to 'sent'. A recipient the server refuses for
+good is recorded as failed and never retried; one refused for now is retried by the next run of the job,
+which is raised for RQ to schedule on its backoff.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from eventhub.extensions import db, jobs
-from eventhub.gateways.mail import MailError, MessageForMany, RecipientRefused, mail_gateway
+from eventhub.gateways.mail import MailError, MessageForMany, PreparedCopy, RecipientRefused, mail_gateway
 from eventhub.gateways.processes import holder_alive
 from eventhub.models import Delivery, utcnow
 from eventhub.services.outbox import current_shard, may_split, record_progress, split_running_task
@@ -31,6 +33,7 @@ from eventhub.services.outbox import current_shard, may_split, record_progress, 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+LEASE_PREFIX = "eventhub:fan-out:"  # then "<event id>:<purpose>", and ":<slice>/<count>" for a shard's
 
 # Recording an outcome: Core statements on the table, built once, with the values bound at each execution
 # (building a statement per message costs more than running it).
@@ -43,6 +46,14 @@ _RECORD_AGAIN = (
             at=bindparam("at"))
 )
 _RECORD_FIRST = insert(_deliveries)
+# A batch's records marked 'sending' before it goes; a record of an accepted message is never turned back.
+_MARK_SENDING = _RECORD_AGAIN.where(_deliveries.c.status != "sent")
+_RECORD_OUTCOME = (
+    update(_deliveries)
+    .where(_deliveries.c.attendee_id == bindparam("of_attendee"), _deliveries.c.kind == bindparam("of_kind"),
+           _deliveries.c.sequence == bindparam("of_sequence"))
+    .values(status=bindparam("status"), error=bindparam("error"), at=bindparam("at"))
+)
 
 
 @dataclass(frozen=True)
@@ -70,9 +81,12 @@ class FanOutResult:
 
 
 def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipient], int]],
-            build: Callable[[Recipient], EmailMessage | MessageForMany]) -> FanOutResult:
+            build: Callable[[Recipient], EmailMessage | MessageForMany | PreparedCopy],
+            prepare: Callable[[list[Recipient]], None] | None = None) -> FanOutResult:
     """Send `build(r)` to every recipient `pending()` names, in batches over one SMTP connection, recording
-    each delivery. `build` returns the recipient's own message, or a `MessageForMany` they get a copy of.
+    each delivery. `build` returns the recipient's own message (whole, or already serialized), or a
+    `MessageForMany` they get a copy of; `prepare(batch)`, when given, is called before each batch is
+    built (to load what building its messages needs, one batch at a time).
 
     `pending()` (who is still to be served, and how many already were) is asked only once this run holds
     the lease of the mailing (`purpose` of this event): a second run of the same mailing, from a doubled
@@ -80,7 +94,7 @@ def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipi
     """
     result = FanOutResult()
     shard = current_shard()
-    lease_name = f"eventhub:fan-out:{event_id}:{purpose}" + (f":{shard.index}/{shard.count}" if shard else "")
+    lease_name = f"{LEASE_PREFIX}{event_id}:{purpose}" + (f":{shard.index}/{shard.count}" if shard else "")
     if shard is None and may_split() and jobs.uses_redis:
         return _split(pending, result)
     with _lease(lease_name) as lease:
@@ -93,7 +107,11 @@ def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipi
             return result
         with mail_gateway().session() as sender:
             for start in range(0, len(recipients), BATCH_SIZE):
-                for recipient in recipients[start:start + BATCH_SIZE]:
+                batch = recipients[start:start + BATCH_SIZE]
+                if prepare is not None:
+                    prepare(batch)
+                _mark_sending(event_id, batch)
+                for recipient in batch:
                     lease.keep()
                     _send_one(sender, recipient, build(recipient), event_id, result)
                 record_progress(already_done + result.sent + result.failed, total, failed=result.failed)
@@ -127,10 +145,12 @@ def pending_once(event_id: str, kind: str, attendees: list[tuple[str, str]]) -> 
     return todo, len(attendees) - len(todo)
 
 
-def _send_one(sender, recipient: Recipient, message: EmailMessage | MessageForMany, event_id: str,
+def _send_one(sender, recipient: Recipient, message: EmailMessage | MessageForMany | PreparedCopy, event_id: str,
               result: FanOutResult) -> None:
     try:
-        if isinstance(message, MessageForMany):
+        if isinstance(message, PreparedCopy):
+            sender.send_prepared(message, recipient.email)
+        elif isinstance(message, MessageForMany):
             sender.send_copy(message, recipient.email)
         else:
             sender.send(message, [recipient.email])
@@ -148,14 +168,37 @@ def _send_one(sender, recipient: Recipient, message: EmailMessage | MessageForMa
     result.sent += 1
 
 
+def _mark_sending(event_id: str, batch: list[Recipient]) -> None:
+    """Record the batch as 'sending' in one transaction: each record then exists before its message goes,
+    and the outcome is one update. 'sending' is not final, so a crash leaves the batch's unsent messages
+    (and the one in flight, whose fate is unknown) to the next run, like messages never tried."""
+    now = utcnow()
+    keys = select(_deliveries.c.attendee_id, _deliveries.c.kind, _deliveries.c.sequence).where(
+        _deliveries.c.event_id == event_id, _deliveries.c.attendee_id.in_([r.attendee_id for r in batch]))
+    existing = {tuple(row) for row in db.session.execute(keys)}
+    again = [r for r in batch if (r.attendee_id, r.kind, r.sequence) in existing]
+    first = [r for r in batch if (r.attendee_id, r.kind, r.sequence) not in existing]
+    try:
+        if again:
+            db.session.execute(_MARK_SENDING, [
+                {"of_attendee": r.attendee_id, "of_kind": r.kind, "of_sequence": r.sequence, "status": "sending",
+                 "error": None, "at": now} for r in again])
+        if first:
+            db.session.execute(_RECORD_FIRST, [
+                {"event_id": event_id, "attendee_id": r.attendee_id, "kind": r.kind, "sequence": r.sequence,
+                 "attempts": 1, "status": "sending", "error": None, "at": now} for r in first])
+        db.session.commit()
+    except IntegrityError:  # recorded meanwhile by another run: each outcome then finds its own record
+        db.session.rollback()
+
+
 def _record(event_id: str, recipient: Recipient, status: str, error: str | None) -> None:
     """Write the outcome at once: the record is what makes a retry skip this recipient."""
     values = {"status": status, "error": error, "at": utcnow()}
-    changed = db.session.execute(_RECORD_AGAIN, {
-        "of_attendee": recipient.attendee_id, "of_kind": recipient.kind, "of_sequence": recipient.sequence,
-        **values}).rowcount
+    key = {"of_attendee": recipient.attendee_id, "of_kind": recipient.kind, "of_sequence": recipient.sequence}
+    changed = db.session.execute(_RECORD_OUTCOME, {**key, **values}).rowcount
     try:
-        if not changed:
+        if not changed:  # no 'sending' record (its batch's was lost to a race): written whole
             db.session.execute(_RECORD_FIRST, {
                 "event_id": event_id, "attendee_id": recipient.attendee_id, "kind": recipient.kind,
                 "sequence": recipient.sequence, "attempts": 1, **values})
@@ -176,6 +219,7 @@ class _lease:
         self.seconds = current_app.config["FAN_OUT_LEASE_SECONDS"]
         self.holder = f"{socket.gethostname()}|{os.getpid()}|{uuid.uuid4().hex}"
         self.lock = jobs.connection.lock(name, timeout=self.seconds) if jobs.uses_redis else None
+        self.renewed = 0.0
 
     def __enter__(self):
         if self.lock is None:
@@ -190,17 +234,20 @@ class _lease:
             if time.monotonic() >= deadline:
                 raise FanOutBusy("another worker is sending these messages")
             time.sleep(0.1)
+        self.renewed = time.monotonic()
         return self
 
     def keep(self) -> None:
-        """Renew the lease before each send (a cheap Redis call); a lease lost meanwhile stops this run
-        before it sends anything more."""
-        if self.lock is None:
+        """Called before each send: renews the lease once a tenth of its term has passed since the last
+        renewal (a Redis call), and a lease lost meanwhile stops this run before it sends anything more.
+        Sooner, the lease cannot have lapsed: its term runs from the last renewal."""
+        if self.lock is None or time.monotonic() - self.renewed < self.seconds / 10:
             return
         try:
             self.lock.reacquire()
         except LockError:
             raise FanOutBusy("the fan-out lease lapsed; another worker may have taken over") from None
+        self.renewed = time.monotonic()
 
     def __exit__(self, *exc_info):
         if self.lock is not None:

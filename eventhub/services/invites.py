@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
+from types import SimpleNamespace
 
 from flask import current_app, render_template
+from markupsafe import escape
 from sqlalchemy import func, select, update
 
 from eventhub.domain import zones
@@ -20,14 +23,15 @@ from eventhub.domain.calendar import (
 )
 from eventhub.domain.calendar_links import google_calendar_link, outlook_calendar_link
 from eventhub.domain.events import daylight_saving_moves, local_times
-from eventhub.domain.imip import build_imip_message
+from eventhub.domain.imip import ImipForMany, build_imip_message
 from eventhub.domain.statuses import EventStatus
 from eventhub.extensions import db
+from eventhub.gateways.mail import PreparedCopy
 from eventhub.models import Attendee, Delivery, Event, Organizer, utcnow
 from eventhub.services import google_sync
 from eventhub.services.calendars import calendar_domain, calendar_event
 from eventhub.services.delivery import FINAL_STATUSES, Recipient, fan_out
-from eventhub.services.events import personal_link
+from eventhub.services.events import personal_link, personal_token
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +56,20 @@ def deliver_invites(event_id: str, retry_failed: bool = False) -> None:
                 != version:
             return [], 0
         work = invite_work(event_id, *version, retry_failed=retry_failed)
-        attendees.update({a.id: a for a in db.session.scalars(select(Attendee).where(Attendee.event_id == event_id))})
         # The fan-out commits once per message, and each commit would expire every object in the session
-        # (then reload each on its next use): the loaded event, organizer and attendees leave it first.
+        # (then reload each on its next use): the loaded event and organizer leave it first.
         db.session.expunge_all()
         return work
 
-    fan_out(event.id, "invites", pending, lambda r: writer.message(attendees[r.attendee_id], r))
+    def load(batch: list[Recipient]) -> None:
+        # One batch's attendees at a time (attendees added meanwhile included), so a mailing of any size
+        # holds only a batch of them; they leave the session for the same reason as the event.
+        attendees.clear()
+        attendees.update({a.id: a for a in db.session.scalars(select(Attendee).where(
+            Attendee.event_id == event_id, Attendee.id.in_([r.attendee_id for r in batch])))})
+        db.session.expunge_all()
+
+    fan_out(event.id, "invites", pending, lambda r: writer.copy(attendees[r.attendee_id], r), prepare=load)
 
 
 def invite_work(event_id: str, status: str, sequence: int,
@@ -115,6 +126,10 @@ class InviteWriter:
 
     # Stands for each attendee's question link in the calendar built once for everyone.
     LINK_MARKER = "https://personal-link.invalid/ask/marker"
+    # Stand for the token of each attendee's link and for their name in the text and HTML rendered once for
+    # everyone: letters and digits only, so no escaping or quoting (HTML, URL, quoted-printable) changes them.
+    _TOKEN = "ehtoken" + secrets.token_hex(18)
+    _NAME = "ehname" + secrets.token_hex(18)
 
     def __init__(self, event: Event, organizer: Organizer):
         self.event = event
@@ -124,6 +139,7 @@ class InviteWriter:
         self.dtstamp = utcnow()
         self._zones: dict[str, dict] = {}
         self._calendars: dict[tuple[str, int], CalendarForMany] = {}
+        self._shared: dict[tuple, tuple | None] = {}
 
     def calendar(self, attendee: Attendee, method: str, sequence: int) -> bytes:
         """The attendee's own calendar, from the one built for everyone under this method and sequence."""
@@ -138,28 +154,81 @@ class InviteWriter:
             return build_calendar(own, method, (invited,), self.dtstamp)
 
     def message(self, attendee: Attendee, recipient: Recipient) -> EmailMessage:
-        event = self.event
+        """The attendee's message, built whole."""
         method = "CANCEL" if recipient.kind == "cancel" else "REQUEST"
         ics = self.calendar(attendee, method, recipient.sequence)
-        if attendee.timezone not in self._zones:
-            self._zones[attendee.timezone] = zone_context(event, attendee.timezone)
-        context = ({"attendee": attendee} | _calendar_links(event, self.rule, personal_link(attendee.id))
-                   | self._zones[attendee.timezone])
-        context["cancelled"] = method == "CANCEL"
-        context["updated"] = event.sequence > 0 and method == "REQUEST"
+        subject, text, html = self._texts(attendee, method, personal_link(attendee.id))
         return build_imip_message(
-            subject=_subject(event, context),
+            subject=subject,
             sender=current_app.config["MAIL_FROM"],
             sender_name=self.template.organizer_name,
             recipient=attendee.email,
             recipient_name=attendee.name,
-            text=render_template("email/invite.txt", **context),
-            html=render_template("email/invite.html", **context),
+            text=text,
+            html=html,
             ics=ics,
             method=method,
             message_id_domain=calendar_domain(),
             date=utcnow(),
         )
+
+    def copy(self, attendee: Attendee, recipient: Recipient) -> PreparedCopy | EmailMessage:
+        """The same message as `message`, its bytes made from those shared by everyone of the attendee's zone
+        (and kind and sequence): their name and question link put into the text, HTML and calendar."""
+        method = "CANCEL" if recipient.kind == "cancel" else "REQUEST"
+        key = (method, recipient.sequence, attendee.timezone, bool(attendee.name))
+        if key not in self._shared:
+            self._shared[key] = self._share(attendee, recipient, method)
+        shared = self._shared[key]
+        if shared is None:
+            return self.message(attendee, recipient)
+        token = personal_token(attendee.id)
+        try:
+            ics = self.calendar(attendee, method, recipient.sequence)
+        except ValueError:
+            return self.message(attendee, recipient)
+        imip, text, html = shared
+        name = attendee.name or ""
+        data = imip.copy(recipient=attendee.email, recipient_name=name,
+                         text=text.replace(self._TOKEN, token).replace(self._NAME, name),
+                         html=html.replace(self._TOKEN, token).replace(self._NAME, str(escape(name))),
+                         ics=ics, date=utcnow())
+        return PreparedCopy(current_app.config["MAIL_FROM"], data, lambda: self.message(attendee, recipient))
+
+    def _share(self, attendee: Attendee, recipient: Recipient, method: str) -> tuple | None:
+        """What every copy of this variant shares: its email serialized once and its text and HTML rendered
+        with stand-ins for the name and the link's token. None when the stand-ins do not give exactly what the
+        full rendering gives `attendee` (a template that transforms the name, say): then each is built whole."""
+        stand_in = SimpleNamespace(name=self._NAME if attendee.name else "", timezone=attendee.timezone)
+        link = f"{current_app.config['EVENTHUB_BASE_URL']}/ask/{self._TOKEN}"
+        subject, text, html = self._texts(stand_in, method, link)
+        _, own_text, own_html = self._texts(attendee, method, personal_link(attendee.id))
+        token, name = personal_token(attendee.id), attendee.name or ""
+        if (text.replace(self._TOKEN, token).replace(self._NAME, name) != own_text
+                or html.replace(self._TOKEN, token).replace(self._NAME, str(escape(name))) != own_html):
+            log.warning("event %s: invites of this kind are built one by one (the shared text differs)",
+                        self.event.id)
+            return None
+        try:
+            sample = self.calendar(attendee, method, recipient.sequence)
+        except ValueError:
+            return None
+        imip = ImipForMany(subject=subject, sender=current_app.config["MAIL_FROM"],
+                           sender_name=self.template.organizer_name, method=method,
+                           message_id_domain=calendar_domain(), sample_ics=sample)
+        return imip, text, html
+
+    def _texts(self, attendee, method: str, link: str) -> tuple[str, str, str]:
+        """The subject, text and HTML of the attendee's message, their question link being `link`."""
+        event = self.event
+        if attendee.timezone not in self._zones:
+            self._zones[attendee.timezone] = zone_context(event, attendee.timezone)
+        context = ({"attendee": attendee} | _calendar_links(event, self.rule, link)
+                   | self._zones[attendee.timezone])
+        context["cancelled"] = method == "CANCEL"
+        context["updated"] = event.sequence > 0 and method == "REQUEST"
+        return (_subject(event, context), render_template("email/invite.txt", **context),
+                render_template("email/invite.html", **context))
 
 
 def invite_context(event: Event, attendee: Attendee, calendar: CalendarEvent) -> dict:

@@ -32,6 +32,7 @@ from eventhub.services.storage_order import schedule_storage_reorder
 
 QUESTIONS_PER_HOUR = 10
 VOTES_PER_HOUR = 300
+RATE_WINDOW_SECONDS = 3600  # both limits count per hour of the clock
 
 
 class QuestionsClosed(Exception):
@@ -83,7 +84,7 @@ class Board:
     def ask(self, text: object) -> Question:
         text = clean_question(text)
         self._require_open()
-        if not limiter.allow(f"ask:{self.ask_key}", QUESTIONS_PER_HOUR, 3600):
+        if not limiter.allow(f"ask:{self.ask_key}", QUESTIONS_PER_HOUR, RATE_WINDOW_SECONDS):
             raise RateLimited(f"at most {QUESTIONS_PER_HOUR} questions an hour per link")
         question = Question(event_id=self.event.id, text=text,
                             status=QuestionStatus.PENDING if self.event.moderation else QuestionStatus.VISIBLE,
@@ -96,7 +97,7 @@ class Board:
     def vote(self, question_id: str) -> int:
         question = self._question(question_id)
         self._require_open()
-        if not limiter.allow(f"vote:{self.vote_key}", VOTES_PER_HOUR, 3600):
+        if not limiter.allow(f"vote:{self.vote_key}", VOTES_PER_HOUR, RATE_WINDOW_SECONDS):
             raise RateLimited("too many votes from this link this hour")
         schedule_storage_reorder(self.now)  # before the vote is added: its look-up must not flush a doubled vote
         db.session.add(Vote(question_id=question.id, voter=self.voter, created_hour=rounded_to_hour(self.now)))

@@ -23,6 +23,11 @@ class WindowCount:
     retry_after: int  # whole seconds until the window ends (at least 1)
 
 
+def counter_name(key: str, window_seconds: int, index: int) -> str:
+    """The Redis key of `key`'s counter in window number `index` of `window_seconds`."""
+    return f"eventhub:rate:{key}:{window_seconds}:{index}"
+
+
 def _window(window_seconds: int, now: float) -> tuple[int, int]:
     """The current window's index and the instant (epoch seconds) it ends."""
     index = int(now) // window_seconds
@@ -50,7 +55,7 @@ class RateLimiter:
         index, ends = _window(window_seconds, now)
         retry_after = max(1, int(ends - now + 0.999))
         if jobs.uses_redis:
-            name = f"eventhub:rate:{key}:{window_seconds}:{index}"
+            name = counter_name(key, window_seconds, index)
             if not add:
                 return WindowCount(int(jobs.connection.get(name) or 0), retry_after)
             pipeline = jobs.connection.pipeline()

@@ -400,7 +400,9 @@ def test_a_calendar_built_once_gives_each_attendee_exactly_their_own_calendar(me
     shared = CalendarForMany(_personal(base, MARKER), method, DTSTAMP, MARKER)
     people = [CalendarAttendee("ana@example.com", "Ana Reyes"), CalendarAttendee("bo@example.com"),
               CalendarAttendee("zoë@example.com", "Zoë \"Z\" Ångström, Jr."),
-              CalendarAttendee("long@example.com", "A very long name " * 6)]
+              CalendarAttendee("long@example.com", "A very long name " * 6),
+              CalendarAttendee("first.last+tag@example.com", "Jo Anne-Marie Smith-Jones Jr. " * 3 + "the Third"),
+              CalendarAttendee("semi@example.com", "Pat; O'Neil: Ops"), CalendarAttendee("caret@example.com", "A^B")]
     for number, person in enumerate(people):
         link = f"https://eventhub.example.com/ask/Tok_{number}-{'x' * (number * 17)}"
         expected = build_calendar(_personal(base, link), method, (person,), DTSTAMP)
@@ -413,3 +415,18 @@ def test_personal_text_that_would_need_escaping_is_refused():
     shared = CalendarForMany(_personal(town_hall(), MARKER), "REQUEST", DTSTAMP, MARKER)
     with pytest.raises(ValueError):
         shared.for_attendee(CalendarAttendee("a@example.com"), "https://x/ask/a,b")
+
+
+def test_a_line_is_folded_exactly_as_icalendar_folds_it():
+    """The fast fold of the copies' personal lines cuts where icalendar cuts, escapes kept whole."""
+    import random
+
+    from icalendar.parser import Contentline
+
+    from eventhub.domain.ical_fold import fold
+
+    rng = random.Random(5)
+    for number in range(3000):
+        alphabet = "ab\\^;,:= x" + ("é€" if number % 2 else "")
+        line = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 300)))
+        assert fold(line) == Contentline(line).to_ical(), line

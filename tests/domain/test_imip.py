@@ -109,3 +109,53 @@ def test_a_request_is_not_readdressed_to_someone_the_calendar_does_not_invite():
     original, _ = invite(attendees=(ANA,))
     with pytest.raises(ValueError, match="attendee"):
         readdress(original, "bo@example.com", "Bo")
+
+
+def _normalized(raw: bytes) -> tuple[list[bytes], bytes]:
+    """The headers as a sorted list and the body, with the MIME boundaries and the Message-ID blanked."""
+    import re
+
+    raw = re.sub(rb"={15}\d+==", b"BOUNDARY", raw)
+    raw = re.sub(rb"<[0-9a-f]{32}@eventhub.test>", b"<ID>", raw)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return sorted(re.split(rb"\r\n(?![ \t])", head)), body
+
+
+@pytest.mark.parametrize(("name", "address", "text"), [
+    ("Ana Reyes", "ana@example.com", "Hello Ana,\n\nTrailing space \nü—…Å " + "x" * 200 + "\n"),
+    ("", "bo@example.com", "a\r\nb"),
+    ('Zoë "Z" Ångström, Jr.', "zoe@example.com", ""),
+    ("A" * 90, "long@example.com", "=3D and = signs\tand tabs\t\n"),
+])
+def test_a_copy_of_the_message_serialized_once_has_the_bytes_of_the_message_built_for_that_recipient(
+        name, address, text):
+    """Apart from the boundary and the order of the headers, a copy is what send_message sends."""
+    import io
+    from email.generator import BytesGenerator
+
+    from eventhub.domain.imip import ImipForMany
+
+    ics = build_calendar(EVENT, "REQUEST", (CalendarAttendee(address, name or address),), DTSTAMP) + \
+        "DESCRIPTION:long ünïcødé text ".encode() * 40
+    date = datetime(2027, 1, 2, 3, 4, 5, tzinfo=UTC)
+    common = dict(subject="Invitation: Q1 Town Hall — 全体会議", sender="ceo@example.com",
+                  sender_name="Chief Executive", method="REQUEST", message_id_domain="eventhub.test")
+    whole = build_imip_message(**common, recipient=address, recipient_name=name, text=text, html=f"<p>{text}</p>",
+                               ics=ics, date=date)
+    sent = io.BytesIO()
+    BytesGenerator(sent).flatten(whole, linesep="\r\n")  # as smtplib.send_message serializes it
+    shared = ImipForMany(**common, sample_ics=ics)
+    copy = shared.copy(recipient=address, recipient_name=name, text=text, html=f"<p>{text}</p>", ics=ics, date=date)
+    assert _normalized(copy) == _normalized(sent.getvalue())
+    received = message_from_bytes(copy, policy=policy.default)
+    assert received["To"].addresses[0].addr_spec == address
+    assert [part.get_payload(decode=True) for part in received.walk() if "calendar" in part.get_content_type()
+            or part.get_content_type() == "application/ics"] == [ics, ics]
+
+
+def test_a_message_for_many_refuses_a_calendar_of_another_organizer():
+    from eventhub.domain.imip import ImipForMany
+
+    with pytest.raises(ValueError):
+        ImipForMany(subject="s", sender="someone@example.com", sender_name="S", method="REQUEST",
+                    message_id_domain="eventhub.test", sample_ics=build_calendar(EVENT, "REQUEST", (ANA,), DTSTAMP))

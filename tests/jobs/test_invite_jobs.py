@@ -54,3 +54,42 @@ def test_two_runs_of_the_same_mailing_at_once_send_nobody_twice(rq_settings, app
         thread.join(timeout=60)
     received = [item["to"][0] for item in mail.messages]
     assert sorted(received) == sorted(a["email"] for a in attendees)
+
+
+def test_a_connection_lost_mid_batch_leaves_the_unsent_as_sending_and_the_retry_sends_only_them(
+        app, client, auth_headers, mail, monkeypatch):
+    """The batch is recorded as 'sending' before it goes; what was accepted is 'sent', the rest is sent by
+    the job's retry, once each."""
+    from sqlalchemy import func, select
+
+    from eventhub.extensions import db, jobs
+    from eventhub.gateways.mail import MailError, SmtpSender
+    from eventhub.models import Delivery
+
+    app.config["INVITE_RETRY_INTERVALS"] = (2, 2)
+    accepted = []
+    send_prepared = SmtpSender.send_prepared
+
+    def lost_after_seven(self, copy, recipient):
+        if len(accepted) == 7:
+            raise MailError("the mail server closed the connection", permanent=False)
+        send_prepared(self, copy, recipient)
+        accepted.append(recipient)
+
+    monkeypatch.setattr(SmtpSender, "send_prepared", lost_after_seven)
+    attendees = [{"email": f"p{n:02d}@example.com"} for n in range(30)]
+    created = client.post("/api/v1/events", headers=auth_headers, json={
+        "title": "All hands", "start": "2030-03-05T14:00:00Z", "attendees": attendees}).json
+    jobs.wait_local(timeout=0.5)  # the first attempt, not its retry
+    with app.app_context():
+        statuses = dict(db.session.execute(select(Delivery.status, func.count()).where(
+            Delivery.event_id == created["id"]).group_by(Delivery.status)).all())
+        db.session.remove()
+    assert statuses == {"sent": 7, "sending": 23}
+    assert client.get(f"/api/v1/events/{created['id']}", headers=auth_headers).json["invites"] == {
+        "sent": 7, "failed": 0, "pending": 23}
+
+    monkeypatch.setattr(SmtpSender, "send_prepared", send_prepared)
+    jobs.wait_local(timeout=10)  # the retry
+    received = sorted(item["to"][0] for item in mail.messages)
+    assert received == sorted(a["email"] for a in attendees)  # the first seven once, the rest once
