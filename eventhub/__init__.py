@@ -22,7 +22,7 @@ def create_app(settings: dict | None = None):
 
     from eventhub import log_privacy
     from eventhub.config import load_settings
-    from eventhub.extensions import csrf, db, jobs, login_manager, migrate, use_sqlite_write_ahead_log
+    from eventhub.extensions import csrf, db, jobs, login_manager, migrate, shared, use_sqlite_write_ahead_log
 
     app = Flask(
         __name__,
@@ -59,6 +59,7 @@ def create_app(settings: dict | None = None):
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
     jobs.init_app(app)
+    shared.init_app(app)
     from eventhub.services import board
 
     board.init_app(app)

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from eventhub.domain.statuses import EventStatus, SummaryStatus
+from eventhub.domain.statuses import DeliveryStatus, EventStatus, SummaryStatus
 from eventhub.extensions import db
 
 
@@ -179,7 +179,7 @@ class Delivery(db.Model):
     attendee_id: Mapped[str] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # request | cancel | summary | reminder
     sequence: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | failed
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.SENT)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from eventhub.domain import zones
 from eventhub.domain.questions import BoardEntry, board_order
 from eventhub.domain.statuses import ON_THE_BOARD, EventStatus
-from eventhub.extensions import db, jobs
+from eventhub.extensions import db, shared
 from eventhub.models import Event, Occurrence, Question, Vote
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ class RedisBoards:
 
     @property
     def connection(self):
-        return jobs.connection
+        return shared.connection
 
     def version(self, event_id: str) -> int:
         relaying = self._relaying.is_set()

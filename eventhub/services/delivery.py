@@ -24,7 +24,8 @@ from redis.exceptions import LockError
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from eventhub.extensions import db, jobs
+from eventhub.domain.statuses import FINAL_DELIVERY, DeliveryStatus
+from eventhub.extensions import db, jobs, shared
 from eventhub.gateways.mail import MailError, MessageForMany, PreparedCopy, RecipientRefused, mail_gateway
 from eventhub.gateways.processes import holder_alive
 from eventhub.models import Delivery, utcnow
@@ -47,7 +48,7 @@ _RECORD_AGAIN = (
 )
 _RECORD_FIRST = insert(_deliveries)
 # A batch's records marked 'sending' before it goes; a record of an accepted message is never turned back.
-_MARK_SENDING = _RECORD_AGAIN.where(_deliveries.c.status != "sent")
+_MARK_SENDING = _RECORD_AGAIN.where(_deliveries.c.status != DeliveryStatus.SENT)
 _RECORD_OUTCOME = (
     update(_deliveries)
     .where(_deliveries.c.attendee_id == bindparam("of_attendee"), _deliveries.c.kind == bindparam("of_kind"),
@@ -133,14 +134,11 @@ def _split(pending: Callable[[], tuple[list[Recipient], int]], result: FanOutRes
     return result
 
 
-FINAL_STATUSES = ("sent", "failed")  # a message accepted, or refused for good: nothing more to try
-
-
 def pending_once(event_id: str, kind: str, attendees: list[tuple[str, str]]) -> tuple[list[Recipient], int]:
     """For a mailing each attendee gets once (summary, reminder): who of `attendees` (id, email) has no
     final delivery of `kind` yet, and how many have."""
     served = set(db.session.scalars(select(Delivery.attendee_id).where(
-        Delivery.event_id == event_id, Delivery.kind == kind, Delivery.status.in_(FINAL_STATUSES))))
+        Delivery.event_id == event_id, Delivery.kind == kind, Delivery.status.in_(FINAL_DELIVERY))))
     todo = [Recipient(attendee_id, email, kind, 0) for attendee_id, email in attendees if attendee_id not in served]
     return todo, len(attendees) - len(todo)
 
@@ -155,7 +153,7 @@ def _send_one(sender, recipient: Recipient, message: EmailMessage | MessageForMa
         else:
             sender.send(message, [recipient.email])
     except RecipientRefused as refusal:
-        status = "failed" if refusal.permanent else "deferred"
+        status = DeliveryStatus.FAILED if refusal.permanent else DeliveryStatus.DEFERRED
         _record(event_id, recipient, status, str(refusal))
         if refusal.permanent:
             result.failed += 1
@@ -164,7 +162,7 @@ def _send_one(sender, recipient: Recipient, message: EmailMessage | MessageForMa
         return
     except MailError:
         raise  # the connection is gone: the job is retried and resumes after the last recorded message
-    _record(event_id, recipient, "sent", None)
+    _record(event_id, recipient, DeliveryStatus.SENT, None)
     result.sent += 1
 
 
@@ -181,12 +179,12 @@ def _mark_sending(event_id: str, batch: list[Recipient]) -> None:
     try:
         if again:
             db.session.execute(_MARK_SENDING, [
-                {"of_attendee": r.attendee_id, "of_kind": r.kind, "of_sequence": r.sequence, "status": "sending",
-                 "error": None, "at": now} for r in again])
+                {"of_attendee": r.attendee_id, "of_kind": r.kind, "of_sequence": r.sequence,
+                 "status": DeliveryStatus.SENDING, "error": None, "at": now} for r in again])
         if first:
             db.session.execute(_RECORD_FIRST, [
                 {"event_id": event_id, "attendee_id": r.attendee_id, "kind": r.kind, "sequence": r.sequence,
-                 "attempts": 1, "status": "sending", "error": None, "at": now} for r in first])
+                 "attempts": 1, "status": DeliveryStatus.SENDING, "error": None, "at": now} for r in first])
         db.session.commit()
     except IntegrityError:  # recorded meanwhile by another run: each outcome then finds its own record
         db.session.rollback()
@@ -218,7 +216,8 @@ class _lease:
         self.name = name
         self.seconds = current_app.config["FAN_OUT_LEASE_SECONDS"]
         self.holder = f"{socket.gethostname()}|{os.getpid()}|{uuid.uuid4().hex}"
-        self.lock = jobs.connection.lock(name, timeout=self.seconds) if jobs.uses_redis else None
+        redis = shared.connection
+        self.lock = redis.lock(name, timeout=self.seconds) if redis is not None else None
         self.renewed = 0.0
 
     def __enter__(self):
@@ -226,7 +225,7 @@ class _lease:
             return self
         deadline = time.monotonic() + self.WAIT_SECONDS
         while not self.lock.acquire(blocking=False, token=self.holder):
-            held_by = jobs.connection.get(self.name)
+            held_by = shared.connection.get(self.name)
             if held_by is not None and not _holder_lives(held_by.decode(errors="replace")):
                 log.warning("fan-out lease %s held by a dead process (%s): taken over", self.name, held_by)
                 _delete_if_equal(self.name, held_by)
@@ -268,4 +267,4 @@ _DELETE_IF_EQUAL = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.c
 
 
 def _delete_if_equal(name: str, value: bytes) -> None:
-    jobs.connection.eval(_DELETE_IF_EQUAL, 1, name, value)
+    shared.connection.eval(_DELETE_IF_EQUAL, 1, name, value)

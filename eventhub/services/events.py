@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.events import AttendeeInput, EventDraft
-from eventhub.domain.statuses import EventStatus
+from eventhub.domain.statuses import DeliveryStatus, EventStatus
 from eventhub.extensions import db
 from eventhub.models import (
     Attendee,
@@ -178,7 +178,7 @@ def delivery_counts(event: Event) -> DeliveryCounts:
         ).group_by(Delivery.status)
     ).all()
     counts = dict(rows)
-    sent, failed = counts.get("sent", 0), counts.get("failed", 0)
+    sent, failed = counts.get(DeliveryStatus.SENT, 0), counts.get(DeliveryStatus.FAILED, 0)
     return DeliveryCounts(sent, failed, max(attendees.active_count(event.id) - sent - failed, 0))
 
 

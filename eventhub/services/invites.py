@@ -24,13 +24,13 @@ from eventhub.domain.calendar import (
 from eventhub.domain.calendar_links import google_calendar_link, outlook_calendar_link
 from eventhub.domain.events import daylight_saving_moves, local_times
 from eventhub.domain.imip import ImipForMany, build_imip_message
-from eventhub.domain.statuses import EventStatus
+from eventhub.domain.statuses import FINAL_DELIVERY, DeliveryStatus, EventStatus
 from eventhub.extensions import db
 from eventhub.gateways.mail import PreparedCopy
 from eventhub.models import Attendee, Delivery, Event, Organizer, utcnow
 from eventhub.services import google_sync
 from eventhub.services.calendars import calendar_domain, calendar_event
-from eventhub.services.delivery import FINAL_STATUSES, Recipient, fan_out
+from eventhub.services.delivery import Recipient, fan_out
 from eventhub.services.events import personal_link, personal_token
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def invite_work(event_id: str, status: str, sequence: int,
     attendee while it is newer than the last invitation they got; an attendee invited again after one
     gets an invitation that outranks it (their offset is raised and kept, so later updates do too)."""
     latest: dict[tuple[str, str], int] = {}
-    final = ("sent",) if retry_failed else FINAL_STATUSES
+    final = (DeliveryStatus.SENT,) if retry_failed else FINAL_DELIVERY
     for attendee_id, kind, number in db.session.execute(
             select(Delivery.attendee_id, Delivery.kind, func.max(Delivery.sequence)).where(
                 Delivery.event_id == event_id, Delivery.status.in_(final))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from eventhub.extensions import jobs
+from eventhub.extensions import shared
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,12 @@ class RateLimiter:
         now = time.time()
         index, ends = _window(window_seconds, now)
         retry_after = max(1, int(ends - now + 0.999))
-        if jobs.uses_redis:
+        redis = shared.connection
+        if redis is not None:
             name = counter_name(key, window_seconds, index)
             if not add:
-                return WindowCount(int(jobs.connection.get(name) or 0), retry_after)
-            pipeline = jobs.connection.pipeline()
+                return WindowCount(int(redis.get(name) or 0), retry_after)
+            pipeline = redis.pipeline()
             pipeline.incrby(name, add)
             pipeline.expireat(name, ends)  # the same instant for every key of this window
             count, _ = pipeline.execute()

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from eventhub.domain import zones
 from eventhub.domain.questions import rounded_to_hour
-from eventhub.domain.statuses import ON_THE_BOARD, EventStatus, QuestionStatus, SummaryStatus
+from eventhub.domain.statuses import ON_THE_BOARD, DeliveryStatus, EventStatus, QuestionStatus, SummaryStatus
 from eventhub.domain.summaries import SummaryContent, SummaryQuestion, order_questions
 from eventhub.extensions import db
 from eventhub.gateways.mail import MessageForMany, new_message
@@ -73,8 +73,8 @@ def start_sending(event: Event, notes: str, action_items: tuple[str, ...], owner
         # One conditional update: of two requests sending at once, only one turns the draft into a mailing.
         db.session.execute(update(Summary).where(
             Summary.event_id == event.id, Summary.status == SummaryStatus.DRAFT).values(status=SummaryStatus.SENDING))
-    elif summary.status == "sent" or not unserved_count(event):
-        summary.status = "sent"
+    elif summary.status == SummaryStatus.SENT or not unserved_count(event):
+        summary.status = SummaryStatus.SENT
         db.session.commit()
         raise SummaryAlreadySent("every attendee was served or refused for good")
     task = outbox.arm(TaskKind.SUMMARY, event.id, owner=owner)
@@ -119,7 +119,8 @@ def summary_state(event: Event) -> SummaryState:
     summary = _current(event)
     counts = dict(db.session.execute(select(Delivery.status, func.count()).where(
         Delivery.event_id == event.id, Delivery.kind == "summary").group_by(Delivery.status)).all())
-    return SummaryState(summary.status, summary.job_id, content(event), counts.get("sent", 0), counts.get("failed", 0))
+    return SummaryState(summary.status, summary.job_id, content(event), counts.get(DeliveryStatus.SENT, 0),
+                        counts.get(DeliveryStatus.FAILED, 0))
 
 
 def published(event_id: str) -> Event | None:
@@ -158,7 +159,7 @@ def send_summary(event_id: str) -> None:
     # Sent once everyone was served or refused for good (the last shard of a mailing cut in shards).
     if not result.sharded and not unserved_count(event):
         db.session.execute(update(Summary).where(Summary.event_id == event.id, Summary.status == SummaryStatus.SENDING)
-                           .values(status="sent", sent_at=utcnow()))
+                           .values(status=SummaryStatus.SENT, sent_at=utcnow()))
         db.session.commit()
 
 
@@ -175,7 +176,7 @@ def summary_message(event: Event, body: SummaryContent, zone: str) -> EmailMessa
 def carried_over_suggestions(event: Event) -> list[Question]:
     """Unanswered questions of the organizer's earlier town halls, not yet carried into this one."""
     earlier = db.session.scalars(select(Event.id).join(Summary, Summary.event_id == Event.id).where(
-        Event.organizer_id == event.organizer_id, Event.id != event.id, Summary.status == "sent")).all()
+        Event.organizer_id == event.organizer_id, Event.id != event.id, Summary.status == SummaryStatus.SENT)).all()
     if not earlier:
         return []
     taken = set(db.session.scalars(select(Question.carried_from).where(
