@@ -47,6 +47,8 @@ DEFAULTS = {
     # Slices a mailing is cut into when jobs run on Redis, each its own job: up to that many workers send it
     # at once. 1 sends every mailing as one job.
     "MAILING_SHARDS": 8,
+    # SMTP connections one worker holds at once for a mailing: against a slow relay, N send N times as fast.
+    "SMTP_CONNECTIONS": 1,
     # Seconds between sweeps of the outbox (by `worker.py`, or the web process in the embedded default).
     "OUTBOX_SWEEP_SECONDS": 2,
     # Reverse proxies in front of the service whose X-Forwarded-For is trusted (sign-in throttling is per client).
@@ -60,10 +62,11 @@ DEFAULTS = {
 }
 
 _BOOLEANS = {"SMTP_STARTTLS", "FLASK_DEBUG", "TESTING"}
-_INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH", "FAN_OUT_LEASE_SECONDS", "MAILING_SHARDS", "IMAP_PORT",
-             "IMAP_POLL_SECONDS", "PROXY_HOPS", "CSRF_TOKEN_SECONDS", "BOARD_STREAMS_PER_PROCESS",
+_INTEGERS = {"SMTP_PORT", "MAX_CONTENT_LENGTH", "FAN_OUT_LEASE_SECONDS", "MAILING_SHARDS", "SMTP_CONNECTIONS",
+             "IMAP_PORT", "IMAP_POLL_SECONDS", "PROXY_HOPS", "CSRF_TOKEN_SECONDS", "BOARD_STREAMS_PER_PROCESS",
              "BOARD_STREAM_SECONDS"}
 IMAP_TLS_CHOICES = ("ssl", "starttls", "none")
+MAX_SMTP_CONNECTIONS = 32
 
 
 class ConfigError(RuntimeError):
@@ -99,6 +102,8 @@ def load_settings(instance_path: str, overrides: dict | None = None, env_file: s
         raise ConfigError(f"IMAP_TLS must be one of {', '.join(IMAP_TLS_CHOICES)}, not {merged['IMAP_TLS']!r}")
     if merged["IMAP_POLL_SECONDS"] < 1:
         raise ConfigError("IMAP_POLL_SECONDS must be at least 1")
+    if not 1 <= merged["SMTP_CONNECTIONS"] <= MAX_SMTP_CONNECTIONS:
+        raise ConfigError(f"SMTP_CONNECTIONS must be 1 to {MAX_SMTP_CONNECTIONS}")
 
     for key in ("SUMMARY_RETRY_INTERVALS", "INVITE_RETRY_INTERVALS"):
         intervals = merged[key]

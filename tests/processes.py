@@ -39,6 +39,7 @@ class SlowSink(MailSink):
         self.delay = delay
         self.refuse_all_until = 0.0
         self.refused = 0  # recipients refused so far (a test can wait for an attempt to have been made)
+        self.in_data = self.most_at_once = 0  # messages being received now, and the most at any moment
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if time.monotonic() < self.refuse_all_until:
@@ -47,8 +48,13 @@ class SlowSink(MailSink):
         return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
 
     async def handle_DATA(self, server, session, envelope):
-        await asyncio.sleep(self.delay)
-        return await super().handle_DATA(server, session, envelope)
+        self.in_data += 1
+        self.most_at_once = max(self.most_at_once, self.in_data)
+        try:
+            await asyncio.sleep(self.delay)
+            return await super().handle_DATA(server, session, envelope)
+        finally:
+            self.in_data -= 1
 
     def recipients(self, subject_prefix: str = "") -> Counter:
         """How many messages each address got, of those whose subject starts with `subject_prefix`."""

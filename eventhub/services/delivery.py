@@ -10,12 +10,15 @@ which is raised for RQ to schedule on its backoff.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import queue
 import socket
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -84,10 +87,10 @@ class FanOutResult:
 def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipient], int]],
             build: Callable[[Recipient], EmailMessage | MessageForMany | PreparedCopy],
             prepare: Callable[[list[Recipient]], None] | None = None) -> FanOutResult:
-    """Send `build(r)` to every recipient `pending()` names, in batches over one SMTP connection, recording
-    each delivery. `build` returns the recipient's own message (whole, or already serialized), or a
-    `MessageForMany` they get a copy of; `prepare(batch)`, when given, is called before each batch is
-    built (to load what building its messages needs, one batch at a time).
+    """Send `build(r)` to every recipient `pending()` names, in batches over one SMTP connection (or
+    `SMTP_CONNECTIONS` at once), recording each delivery. `build` returns the recipient's own message (whole,
+    or already serialized), or a `MessageForMany` they get a copy of; `prepare(batch)`, when given, is called
+    before each batch is built (to load what building its messages needs, one batch at a time).
 
     `pending()` (who is still to be served, and how many already were) is asked only once this run holds
     the lease of the mailing (`purpose` of this event): a second run of the same mailing, from a doubled
@@ -106,15 +109,26 @@ def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipi
         record_progress(already_done, total, failed=0)
         if not recipients:
             return result
-        with mail_gateway().session() as sender:
+
+        def record(recipient: Recipient, refusal: RecipientRefused | None) -> None:
+            _record_outcome(event_id, recipient, refusal, result)
+
+        gateway = mail_gateway()
+        connections = current_app.config["SMTP_CONNECTIONS"] if gateway.uses_smtp else 1
+        with contextlib.ExitStack() as stack:
+            senders = [stack.enter_context(gateway.session()) for _ in range(min(connections, len(recipients)))]
+            pool = stack.enter_context(_SenderPool(senders)) if len(senders) > 1 else None
             for start in range(0, len(recipients), BATCH_SIZE):
                 batch = recipients[start:start + BATCH_SIZE]
                 if prepare is not None:
                     prepare(batch)
                 _mark_sending(event_id, batch)
-                for recipient in batch:
-                    lease.keep()
-                    _send_one(sender, recipient, build(recipient), event_id, result)
+                if pool is None:
+                    for recipient in batch:
+                        lease.keep()
+                        record(recipient, _attempt(senders[0], recipient, build(recipient)))
+                else:
+                    pool.send_batch(batch, build, lease, record)
                 record_progress(already_done + result.sent + result.failed, total, failed=result.failed)
     log.info("event %s: %d %s messages sent, %d failed, %d deferred%s", event_id, result.sent, purpose,
              result.failed, result.deferred, f" (shard {shard.index} of {shard.count})" if shard else "")
@@ -143,8 +157,9 @@ def pending_once(event_id: str, kind: str, attendees: list[tuple[str, str]]) -> 
     return todo, len(attendees) - len(todo)
 
 
-def _send_one(sender, recipient: Recipient, message: EmailMessage | MessageForMany | PreparedCopy, event_id: str,
-              result: FanOutResult) -> None:
+def _attempt(sender, recipient: Recipient, message) -> RecipientRefused | None:
+    """Hand `message` to the server for `recipient`: None once accepted, the refusal if refused. A lost
+    connection (`MailError`) is raised: the job is retried and resumes after the last recorded message."""
     try:
         if isinstance(message, PreparedCopy):
             sender.send_prepared(message, recipient.email)
@@ -153,17 +168,59 @@ def _send_one(sender, recipient: Recipient, message: EmailMessage | MessageForMa
         else:
             sender.send(message, [recipient.email])
     except RecipientRefused as refusal:
-        status = DeliveryStatus.FAILED if refusal.permanent else DeliveryStatus.DEFERRED
-        _record(event_id, recipient, status, str(refusal))
-        if refusal.permanent:
-            result.failed += 1
-        else:
-            result.deferred += 1
+        return refusal
+    return None
+
+
+def _record_outcome(event_id: str, recipient: Recipient, refusal: RecipientRefused | None,
+                    result: FanOutResult) -> None:
+    if refusal is None:
+        _record(event_id, recipient, DeliveryStatus.SENT, None)
+        result.sent += 1
         return
-    except MailError:
-        raise  # the connection is gone: the job is retried and resumes after the last recorded message
-    _record(event_id, recipient, DeliveryStatus.SENT, None)
-    result.sent += 1
+    status = DeliveryStatus.FAILED if refusal.permanent else DeliveryStatus.DEFERRED
+    _record(event_id, recipient, status, str(refusal))
+    if refusal.permanent:
+        result.failed += 1
+    else:
+        result.deferred += 1
+
+
+class _SenderPool:
+    """`SMTP_CONNECTIONS` connections sending a batch at once, one thread each. Messages are built and
+    outcomes recorded here, in the job's own thread (the database session is not shared); a crash then
+    leaves at most one message in flight per connection doubtful."""
+
+    def __init__(self, senders: list):
+        self.free: queue.SimpleQueue = queue.SimpleQueue()
+        for sender in senders:
+            self.free.put(sender)
+        self.executor = ThreadPoolExecutor(len(senders), thread_name_prefix="eventhub-smtp")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.executor.shutdown(wait=True)
+
+    def _send(self, recipient: Recipient, message) -> RecipientRefused | None:
+        sender = self.free.get()
+        try:
+            return _attempt(sender, recipient, message)
+        finally:
+            self.free.put(sender)
+
+    def send_batch(self, batch: list[Recipient], build, lease, record) -> None:
+        futures = [(recipient, self.executor.submit(self._send, recipient, build(recipient))) for recipient in batch]
+        lost: MailError | None = None
+        for recipient, future in futures:  # every outcome the server gave is recorded before a lost connection
+            lease.keep()
+            try:
+                record(recipient, future.result())
+            except MailError as error:
+                lost = lost or error
+        if lost is not None:
+            raise lost
 
 
 def _mark_sending(event_id: str, batch: list[Recipient]) -> None:
