@@ -1,9 +1,10 @@
 """Benchmark of a mailing spread over workers: invites to 2,000 attendees against a loopback relay that
 takes 20 ms per message (an ordinary relay across the internet), sent by 1, 2 and 4 `python worker.py`
-processes. The mailing is cut into shards (`MAILING_SHARDS`, 8 here), each its own job and lease, so
-every worker takes some. Printed: wall time from the town hall's creation to the last message, messages/s,
-and the speed-up over one worker measured in the same run (the baseline of this benchmark); checks that
-every attendee got exactly one message.
+processes, and by one worker holding 4 SMTP connections (`SMTP_CONNECTIONS`). The mailing is cut into
+shards (`MAILING_SHARDS`, 8 here), each its own job and lease, so every worker takes some. Printed: wall
+time from the town hall's creation to the last message, messages/s, and the speed-up over one worker with
+one connection measured in the same run (the baseline of this benchmark); checks that every attendee got
+exactly one message.
 
 Run alone with `python -m bench.run shards`. Figures only; never part of the test run's pass/fail.
 """
@@ -23,10 +24,10 @@ from bench.bench_outbox import GROUPS, OCCURRENCES, stop_workers
 
 ATTENDEES = 2_000
 RELAY_SECONDS = 0.02
-WORKER_COUNTS = (1, 2, 4)
+RUNS = ((1, 1), (2, 1), (4, 1), (1, 4))  # (workers, SMTP connections each)
 
 
-def _one_run(folder: Path, workers: int) -> dict:
+def _one_run(folder: Path, workers: int, connections: int = 1) -> dict:
     from redis import Redis
 
     queue_name = f"bench-shards-{uuid.uuid4().hex[:12]}"
@@ -35,9 +36,10 @@ def _one_run(folder: Path, workers: int) -> dict:
     event_ids: list[str] = []
     with smtp_sink(delay=RELAY_SECONDS) as (host, port, relay):
         try:
-            settings = common.app_settings(f"sqlite:///{folder / f'shards-{workers}.db'}", queue_name, (host, port))
-            settings["MAILING_SHARDS"] = 8
-            app = common.make_app(settings, folder / f"instance-{workers}")
+            name = f"{workers}-{connections}"
+            settings = common.app_settings(f"sqlite:///{folder / f'shards-{name}.db'}", queue_name, (host, port))
+            settings.update(MAILING_SHARDS=8, SMTP_CONNECTIONS=connections)
+            app = common.make_app(settings, folder / f"instance-{name}")
             env = common.worker_env(settings)
             with (folder / "workers.log").open("a") as log:
                 for _ in range(workers):
@@ -59,13 +61,15 @@ def _one_run(folder: Path, workers: int) -> dict:
 def run(baselines: dict) -> dict:
     figures, results = {}, {}
     with tempfile.TemporaryDirectory(prefix="bench-shards-") as folder:
-        for workers in WORKER_COUNTS:
-            results[workers] = _one_run(Path(folder), workers)
-    one = results[1]["rate"]
-    for workers, result in results.items():
+        for workers, connections in RUNS:
+            results[workers, connections] = _one_run(Path(folder), workers, connections)
+    one = results[1, 1]["rate"]
+    for (workers, connections), result in results.items():
         print(f"mailing of {ATTENDEES:,} to a relay taking {RELAY_SECONDS * 1000:.0f} ms a message, {workers} "
-              f"worker(s): {result['seconds']:.1f} s, {result['rate']:,.1f} msg/s, {result['rate'] / one:.2f}x one "
-              f"worker; {'exactly one each' if result['exact'] else 'MISMATCH in the count'}")
-        figures[f"shards_{workers}_workers_msgs_per_s"] = round(result["rate"], 1)
-        figures[f"shards_{workers}_workers_speedup"] = round(result["rate"] / one, 2)
+              f"worker(s) with {connections} SMTP connection(s) each: {result['seconds']:.1f} s, "
+              f"{result['rate']:,.1f} msg/s, {result['rate'] / one:.2f}x one worker with one connection; "
+              f"{'exactly one each' if result['exact'] else 'MISMATCH in the count'}")
+        key = f"shards_{workers}_workers" + (f"_{connections}_connections" if connections > 1 else "")
+        figures[f"{key}_msgs_per_s"] = round(result["rate"], 1)
+        figures[f"{key}_speedup"] = round(result["rate"] / one, 2)
     return figures
