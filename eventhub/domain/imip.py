@@ -25,8 +25,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from eventhub.domain.messages import message_id, new_message, one_line
+
 ATTACHMENT_NAME = "invite.ics"
-_HEADER_BREAK = re.compile(r"[\r\n]")
 # A name and an address that a To header holds as they are (no quoting, no encoding); anything else goes
 # through the email package's header parser, which costs more than the rest of a copy.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
@@ -43,23 +44,19 @@ def build_imip_message(*, subject: str, sender: str, sender_name: str, recipient
     else the sending gateway or the first mail server adds one.
     """
     _check_calendar(ics, method, sender)
-    message = EmailMessage(policy=policy.SMTP)
-    message["Subject"] = _one_line(subject)
-    message["From"] = Address(_one_line(sender_name), addr_spec=sender)
-    message["To"] = Address(_one_line(recipient_name), addr_spec=recipient)
-    message["Message-ID"] = _message_id(message_id_domain)
-    if date is not None:
-        if date.tzinfo is None:
-            raise ValueError("date must be an aware datetime")
-        message["Date"] = format_datetime(date)
-    # quoted-printable, not 8bit: a relay without 8BITMIME must not have to re-encode the text.
-    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    message = new_message(subject=subject, sender=sender, sender_name=sender_name, recipient=recipient,
+                          recipient_name=recipient_name, text=text, html=html, message_id_domain=message_id_domain,
+                          date=date)
+    _add_calendar(message, ics, method)
+    return message
+
+
+def _add_calendar(message: EmailMessage, ics: bytes, method: str) -> None:
+    """The calendar, as the alternative calendars read and as an attachment for the others."""
     message.add_alternative(ics, maintype="text", subtype="calendar",
                             params={"method": method.upper(), "charset": "UTF-8"})
     message.add_attachment(ics, maintype="application", subtype="ics", filename=ATTACHMENT_NAME,
                            params={"name": ATTACHMENT_NAME})
-    return message
 
 
 class ImipForMany:
@@ -77,17 +74,10 @@ class ImipForMany:
     def __init__(self, *, subject: str, sender: str, sender_name: str, method: str, message_id_domain: str,
                  sample_ics: bytes):
         _check_calendar(sample_ics, method, sender)
-        self.message_id_domain = _one_line(message_id_domain)
+        self.message_id_domain = one_line(message_id_domain)
         marks = [f"{self._MARK}-{name}" for name in ("text", "html", "ics")]
-        shape = EmailMessage(policy=policy.SMTP)
-        shape["Subject"] = _one_line(subject)
-        shape["From"] = Address(_one_line(sender_name), addr_spec=sender)
-        shape.set_content(marks[0], subtype="plain", charset="utf-8", cte="quoted-printable")
-        shape.add_alternative(marks[1], subtype="html", charset="utf-8", cte="quoted-printable")
-        shape.add_alternative(marks[2].encode(), maintype="text", subtype="calendar",
-                              params={"method": method.upper(), "charset": "UTF-8"})
-        shape.add_attachment(marks[2].encode(), maintype="application", subtype="ics", filename=ATTACHMENT_NAME,
-                             params={"name": ATTACHMENT_NAME})
+        shape = new_message(subject=subject, sender=sender, sender_name=sender_name, text=marks[0], html=marks[1])
+        _add_calendar(shape, marks[2].encode(), method)
         serialized = shape.as_bytes(policy=shape.policy.clone(linesep="\r\n"))
         # Each part's encoded body is its mark and a line end; the calendar's is the same in both its parts.
         bodies = [mark.encode() + b"\r\n" for mark in marks[:2]]
@@ -100,8 +90,8 @@ class ImipForMany:
         """The bytes of the copy for `recipient`, with a Message-ID of its own."""
         if date.tzinfo is None:
             raise ValueError("date must be an aware datetime")
-        head = self._to(recipient, _one_line(recipient_name))
-        head += f"Message-ID: {_message_id(self.message_id_domain)}\r\nDate: {format_datetime(date)}\r\n".encode()
+        head = self._to(recipient, one_line(recipient_name))
+        head += f"Message-ID: {message_id(self.message_id_domain)}\r\nDate: {format_datetime(date)}\r\n".encode()
         calendar = _base64_body(ics)
         first, after_text, after_html, after_calendar, rest = self.pieces
         return b"".join((head, first, _quoted_printable_body(text), after_text, _quoted_printable_body(html),
@@ -152,8 +142,8 @@ def readdress(message: EmailMessage, recipient: str, recipient_name: str) -> Ema
     for name, value in message.raw_items():
         if name.lower() not in ("to", "message-id"):
             copy.set_raw(name, value)
-    copy["To"] = Address(_one_line(recipient_name), addr_spec=recipient)
-    copy["Message-ID"] = _message_id(message["Message-ID"].split("@", 1)[1].rstrip(">"))
+    copy["To"] = Address(one_line(recipient_name), addr_spec=recipient)
+    copy["Message-ID"] = message_id(message["Message-ID"].split("@", 1)[1].rstrip(">"))
     copy.set_payload(message.get_payload())
     return copy
 
@@ -184,10 +174,3 @@ def _calendar_part(message: EmailMessage) -> EmailMessage:
     raise ValueError("the message holds no text/calendar part")
 
 
-def _message_id(domain: str) -> str:
-    # Random rather than email.utils.make_msgid: that one reads the clock and the host name.
-    return f"<{uuid.uuid4().hex}@{_one_line(domain)}>"
-
-
-def _one_line(value: str) -> str:
-    return _HEADER_BREAK.sub(" ", value).strip()

@@ -18,10 +18,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, make_msgid
+from email.utils import getaddresses, make_msgid
 from pathlib import Path
 
 from flask import current_app
+
+from eventhub.domain import messages
 
 # Each SMTP step may take this long; a whole send (MAIL, RCPT, DATA, the end of data) stays well inside a
 # fan-out's lease (FAN_OUT_LEASE_SECONDS, renewed before every send).
@@ -209,13 +211,7 @@ def mail_gateway() -> MailGateway:
 
 
 def new_message(subject: str, to: str, text: str, html: str | None = None) -> EmailMessage:
-    """A plain-text message with an optional HTML alternative, from `MAIL_FROM`."""
-    message = EmailMessage()
-    message["Subject"] = " ".join(subject.split())  # one line, whatever the title held
-    message["From"] = current_app.config["MAIL_FROM"]
-    message["To"] = to
-    message["Date"] = format_datetime(datetime.now(UTC))
-    message.set_content(text)
-    if html is not None:
-        message.add_alternative(html, subtype="html")
-    return message
+    """A message from `MAIL_FROM` of `text` (and `html` as its alternative), dated now; `to` "" leaves the To
+    to each copy (`MessageForMany`). Built as every email is (`domain.messages`)."""
+    return messages.new_message(subject=subject, sender=current_app.config["MAIL_FROM"], recipient=to, text=text,
+                                html=html, date=datetime.now(UTC))
