@@ -1,6 +1,9 @@
 """The one way work is put on the queue: RQ on Redis when `REDIS_URL` is set, else a thread in this process.
 
-Both run the same job functions; both keep status and progress (`done`, `total`) readable by job id.
+Both run the same job functions; both keep status and progress (`done`, `total`) readable by job id, retry
+on the same intervals, and end a job that runs past its timeout with RQ's `JobTimeoutException` (RQ kills
+its work horse; a thread cannot be killed, so an in-process job is stopped where it calls `keep_within_time`,
+which a mailing does before every message). Timed work is not held by either: it waits in the outbox.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from redis import Redis
 from rq import Queue, Retry, Worker, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.timeouts import JobTimeoutException
 
 from eventhub.gateways.processes import process_alive
 
@@ -55,6 +59,7 @@ class _LocalJob:
     status: str = "queued"
     meta: dict = field(default_factory=dict)
     retry_at: float = 0.0  # monotonic time of the next attempt, while "scheduled"
+    deadline: float = float("inf")  # monotonic time past which the running attempt is stopped
 
     def save_meta(self) -> None:
         """Meta lives in memory here; kept for the same calls as an RQ job."""
@@ -68,6 +73,13 @@ _current_local_job: contextvars.ContextVar[_LocalJob | None] = contextvars.Conte
 def current_job_meta_target():
     """The running job (RQ's or the in-process one), or None outside a job."""
     return get_current_job() or _current_local_job.get()
+
+
+def keep_within_time() -> None:
+    """Stop the running in-process job if it is past its timeout, as RQ stops its own (a no-op elsewhere)."""
+    local = _current_local_job.get()
+    if local is not None and time.monotonic() > local.deadline:
+        raise JobTimeoutException(f"job {local.id} ran past its timeout")
 
 
 class JobQueue:
@@ -204,7 +216,7 @@ class InProcessJobs:
         """One attempt; a failure with retries left is run again after its interval, as RQ would, on a
         timer rather than by sleeping, so other jobs are not held up meanwhile."""
         token = _current_local_job.set(local)
-        local.status = "started"
+        local.status, local.deadline = "started", time.monotonic() + policy.timeout
         try:
             with self.app.app_context():
                 func(*args)

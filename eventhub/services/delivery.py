@@ -32,6 +32,7 @@ from eventhub.extensions import db, jobs, shared
 from eventhub.gateways.mail import MailError, MessageForMany, PreparedCopy, RecipientRefused, mail_gateway
 from eventhub.gateways.processes import holder_alive
 from eventhub.models import Delivery, utcnow
+from eventhub.queue import keep_within_time
 from eventhub.services.outbox import current_shard, may_split, record_progress, split_running_task
 
 log = logging.getLogger(__name__)
@@ -126,8 +127,10 @@ def fan_out(event_id: str, purpose: str, pending: Callable[[], tuple[list[Recipi
                 if pool is None:
                     for recipient in batch:
                         lease.keep()
+                        keep_within_time()
                         record(recipient, _attempt(senders[0], recipient, build(recipient)))
                 else:
+                    keep_within_time()  # between batches: every message of a batch sent is recorded
                     pool.send_batch(batch, build, lease, record)
                 record_progress(already_done + result.sent + result.failed, total, failed=result.failed)
     log.info("event %s: %d %s messages sent, %d failed, %d deferred%s", event_id, result.sent, purpose,

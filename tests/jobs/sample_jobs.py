@@ -29,3 +29,16 @@ def fail_once_then_succeed(key: str) -> None:
     if _redis().incr(key) == 1:
         raise RuntimeError("a temporary failure")
     report_progress(1, 1)
+
+
+def run_for(seconds: float) -> None:
+    """Works for `seconds`, keeping to its timeout as a mailing does (between messages)."""
+    import time
+
+    from eventhub.queue import keep_within_time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        keep_within_time()
+        time.sleep(0.05)
+    _redis().incr("sample:run_for")

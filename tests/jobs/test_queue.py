@@ -172,3 +172,20 @@ def test_worker_py_told_to_stop_while_starting_or_idle_stops_and_leaves_no_proce
             worker.wait()
         for pid in _processes_marked(mark):
             os.kill(pid, 9)
+
+
+@pytest.mark.parametrize("backend", ["redis", "in-process"])
+def test_a_job_past_its_timeout_is_stopped_and_failed_on_either_backend(request, backend):
+    """Timeouts mean the same on both: RQ kills its work horse; in process the job is stopped where it keeps
+    to its time. Either way it shows failed, and never finished."""
+    if backend == "redis":
+        request.getfixturevalue("rq_settings")
+    app = request.getfixturevalue("app")
+    Redis.from_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")).delete("sample:run_for")
+    job_id = jobs.enqueue(sample_jobs.run_for, 10, policy=JobPolicy(timeout=1, retry_intervals=(), result_ttl=60))
+    if backend == "redis":
+        _work(app)
+    else:
+        jobs.wait_local(15)
+    assert jobs.status(job_id)["status"] == "failed"
+    assert Redis.from_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")).get("sample:run_for") is None
