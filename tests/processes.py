@@ -4,6 +4,7 @@ serving the app and `python worker.py`, each started, stopped and killed (SIGKIL
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import os
 import shutil
@@ -61,6 +62,19 @@ class SlowSink(MailSink):
         with self.lock:
             return Counter(item["to"][0] for item in self.messages
                            if item["message"]["Subject"].strip().startswith(subject_prefix))
+
+
+@contextlib.contextmanager
+def mail_server_for(app, handler: MailSink):
+    """`handler` served on a loopback port of its own, the app's mail going to it, until the block ends."""
+    handler.port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=handler.port)
+    try:
+        yield handler
+    finally:
+        controller.stop()
 
 
 def start_sink(delay: float = 0.0) -> tuple[SlowSink, Controller]:

@@ -1,37 +1,23 @@
 """An organizer uploads a CSV of attendees on the event page and watches the progress bar fill up to the
 total without reloading, in headless Chromium."""
 
-import asyncio
-
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 
 from eventhub.extensions import jobs
-from tests.conftest import MailSink, free_port
+from tests.processes import SlowSink, mail_server_for
 
 PEOPLE = 450  # past two batches of progress (200 messages each)
 
 
-class SlowSink(MailSink):
-    """A mail server that takes a moment per message, so the mailing lasts long enough to be watched."""
-
-    async def handle_DATA(self, server, session, envelope):
-        await asyncio.sleep(0.01)
-        return await super().handle_DATA(server, session, envelope)
-
-
 @pytest.fixture
 def slow_mail(app):
-    sink, port = SlowSink(), free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
-    try:
-        yield sink
-    finally:
-        jobs.wait_local()
-        controller.stop()
+    """A mail server that takes a moment per message, so the mailing lasts long enough to be watched."""
+    with mail_server_for(app, SlowSink(delay=0.01)) as sink:
+        try:
+            yield sink
+        finally:
+            jobs.wait_local()
 
 
 def test_a_csv_uploaded_on_the_event_page_fills_the_progress_bar_to_the_total(signed_in, live_server, client,

@@ -7,14 +7,13 @@ import pytest
 from eventhub.extensions import db, jobs
 from eventhub.models import Delivery
 from tests.factories import create_town_hall, people
-from tests.processes import start_sink
+from tests.processes import SlowSink, mail_server_for, start_sink
 
 
 @pytest.fixture
-def slow_relay():
-    handler, controller = start_sink(delay=0.05)
-    yield handler
-    controller.stop()
+def slow_relay(app):
+    with mail_server_for(app, SlowSink(delay=0.05)) as relay:
+        yield relay
 
 
 def _use(app, relay, connections: int) -> None:

@@ -11,7 +11,7 @@ from eventhub.extensions import jobs
 from eventhub.jobs.outbox import run_task
 from tests.conftest import MailSink, free_port
 from tests.factories import create_town_hall, people
-from tests.processes import wait_for
+from tests.processes import mail_server_for, wait_for
 
 
 @pytest.fixture
@@ -78,15 +78,11 @@ class HeldSink(MailSink):
 
 @pytest.fixture
 def held_mail(app):
-    from aiosmtpd.controller import Controller
-
-    sink, port = HeldSink(), free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
-    yield sink
-    sink.release.set()
-    controller.stop()
+    with mail_server_for(app, HeldSink()) as sink:
+        try:
+            yield sink
+        finally:
+            sink.release.set()
 
 
 def test_a_second_run_of_a_mailing_another_run_holds_is_postponed_and_sends_nothing(rq_settings, app, client,
