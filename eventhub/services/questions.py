@@ -103,10 +103,12 @@ class Board:
         db.session.add(Vote(question_id=question.id, voter=self.voter, created_hour=rounded_to_hour(self.now)))
         shared_board.changed(self.event_id)
         try:
+            count = _open_count(question.id)  # in this transaction: it sees this vote, and no reload is needed
             db.session.commit()
         except IntegrityError:  # this link already voted: it still counts once
             db.session.rollback()
-        return vote_count(question.id)
+            count = _open_count(question.id)
+        return count
 
     def unvote(self, question_id: str) -> int:
         question = self._question(question_id)
@@ -216,12 +218,17 @@ def purge_destroyed_keys() -> None:
                 raise PurgeNotDone(f"PostgreSQL could not rewrite question_keys now: {error}") from error
 
 
+def _open_count(question_id: str) -> int:
+    """Votes on a question whose window is open: its vote rows."""
+    return db.session.scalar(select(func.count()).select_from(Vote).where(Vote.question_id == question_id))
+
+
 def vote_count(question_id: str) -> int:
     """Votes on a question: counted from its vote rows while the window is open, kept once it closed."""
     question = db.session.get(Question, question_id)
     if question is not None and question.votes_at_close is not None:
         return question.votes_at_close
-    return db.session.scalar(select(func.count()).select_from(Vote).where(Vote.question_id == question_id))
+    return _open_count(question_id)
 
 
 def vote_counts(questions: list[Question]) -> dict[str, int]:
