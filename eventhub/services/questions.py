@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from eventhub.domain.errors import InvalidField
@@ -123,8 +123,8 @@ class Board:
         if self.voter is None or not self.snapshot.question_ids:
             return frozenset()
         # By the event rather than an IN over every question on the board: one statement, whatever its size.
-        voted = db.session.scalars(select(Vote.question_id).join(Question, Question.id == Vote.question_id).where(
-            Vote.voter == self.voter, Question.event_id == self.event_id))
+        voted = db.session.connection().execute(_VOTES_OF_VOTER, {"voter": self.voter,
+                                                                  "event_id": self.event_id}).scalars()
         return frozenset(voted) & self.snapshot.question_ids
 
     def _question(self, question_id: str) -> Question:
@@ -139,17 +139,29 @@ class Board:
             raise QuestionsClosed("the questions for this town hall are closed")
 
 
-def _link(token: str, with_event: bool) -> tuple[Attendee | None, bytes | None]:
-    """The link's attendee and its event's voter key (None until first made) in one query; with the event
-    row too for actions (it then sits in the session, so `Board.event` costs no query)."""
+# The statements every board request runs, built once (building one costs about as much as running it).
+_LINK_FOR_READING = select(Attendee.id, Attendee.event_id, Attendee.removed, QuestionKey.key).outerjoin(
+    QuestionKey, QuestionKey.event_id == Attendee.event_id).where(Attendee.token_hash == bindparam("token_hash"))
+_LINK_FOR_ACTION = select(Attendee, Event, QuestionKey.key).outerjoin(
+    QuestionKey, QuestionKey.event_id == Attendee.event_id).join(Event, Event.id == Attendee.event_id).where(
+    Attendee.token_hash == bindparam("token_hash"))
+_VOTES_OF_VOTER = select(Vote.question_id).join(Question, Question.id == Vote.question_id).where(
+    Vote.voter == bindparam("voter"), Question.event_id == bindparam("event_id"))
+
+
+def _link(token: str, with_event: bool) -> tuple:
+    """The link's attendee (for reading, only its id, event and whether it was removed) and its event's
+    voter key (None until first made) in one query; for actions the event row too (it then sits in the
+    session, so `Board.event` costs no query)."""
     if not token or len(token) > 100:
         return None, None
-    columns = (Attendee, Event, QuestionKey.key) if with_event else (Attendee, QuestionKey.key)
-    query = select(*columns).outerjoin(QuestionKey, QuestionKey.event_id == Attendee.event_id)
     if with_event:
-        query = query.join(Event, Event.id == Attendee.event_id)
-    row = db.session.execute(query.where(Attendee.token_hash == hash_token(token))).first()
-    return (None, None) if row is None else (row[0], row[-1])
+        row = db.session.execute(_LINK_FOR_ACTION, {"token_hash": hash_token(token)}).first()
+    else:  # columns only, on the session's connection: no ORM work for the busiest request of all
+        row = db.session.connection().execute(_LINK_FOR_READING, {"token_hash": hash_token(token)}).first()
+    if row is None:
+        return None, None
+    return (row[0] if with_event else row), row[-1]
 
 
 def window_open(event: Event, now: datetime) -> bool:
