@@ -162,6 +162,10 @@ class RedisJobs:
     def wait_local(self, timeout: float = 30.0) -> None:
         """Nothing runs here: a worker does."""
 
+    def close(self) -> None:
+        """Let go of the connection (the app is being thrown away)."""
+        self.connection.close()
+
 
 class InProcessJobs:
     """Jobs on one background thread of this process (the embedded default: no Redis, no worker)."""
@@ -175,6 +179,7 @@ class InProcessJobs:
         self._stop_sweeping = threading.Event()
         # Set by the dispatcher: puts due outbox tasks on this queue; returns seconds to the next one due.
         self.sweep = None
+        self._closed = False
 
     def enqueue(self, func, *args, policy: JobPolicy = JobPolicy(), job_id: str | None = None,
                 owner: str | None = None, description: str | None = None) -> str:
@@ -212,6 +217,17 @@ class InProcessJobs:
     def stop_sweeper(self) -> None:
         self._stop_sweeping.set()
 
+    def close(self) -> None:
+        """Stop this app's jobs (the app is being thrown away): no more sweeps or retries, queued jobs dropped,
+        the running one finished first. Its work is still in the outbox for the next process."""
+        self._closed = True
+        self._stop_sweeping.set()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def _run_again(self, local: _LocalJob, func, args, policy: JobPolicy, attempt: int) -> None:
+        if not self._closed:
+            self._executor.submit(self._run, local, func, args, policy, attempt)
+
     def _run(self, local: _LocalJob, func, args, policy: JobPolicy, attempt: int) -> None:
         """One attempt; a failure with retries left is run again after its interval, as RQ would, on a
         timer rather than by sleeping, so other jobs are not held up meanwhile."""
@@ -225,8 +241,7 @@ class InProcessJobs:
             if attempt < len(policy.retry_intervals):
                 delay = policy.retry_intervals[attempt]
                 local.status, local.retry_at = "scheduled", time.monotonic() + delay
-                timer = threading.Timer(delay, self._executor.submit,
-                                        (self._run, local, func, args, policy, attempt + 1))
+                timer = threading.Timer(delay, self._run_again, (local, func, args, policy, attempt + 1))
                 timer.daemon = True
                 timer.start()
             else:

@@ -99,6 +99,9 @@ def app(settings, tmp_path, request):
     with application.app_context():
         _empty_tables()
         yield application
+        # Its job thread must not outlive it: CPython 3.11 can fail building an AST (a template, a route) in one
+        # thread while another builds one ("AST constructor recursion depth mismatch").
+        application.extensions["eventhub_jobs"].close()
         db.session.remove()
         _empty_tables()
         db.engine.dispose()

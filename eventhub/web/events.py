@@ -9,6 +9,8 @@ from dataclasses import asdict, replace
 
 from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from eventhub.domain import zones
 from eventhub.domain.calendar import build_calendar
@@ -22,7 +24,7 @@ from eventhub.services.calendars import calendar_event
 from eventhub.services.invites import preview_context
 from eventhub.web.answers import event_answer
 from eventhub.web.api import job_json
-from eventhub.web.attendee_upload import attendees_from_upload
+from eventhub.web.attendee_upload import FIELD, MAX_UPLOAD_BYTES, attendees_from_upload
 from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError
 from eventhub.web.openapi import ORGANIZER_READ, ORGANIZER_WRITE, described, parse_body, shaped
@@ -208,6 +210,18 @@ def new_event():
             flash(f"{event.title} is created; the invites are on their way.", "info")
             return redirect(url_for("events.show_event", event_id=event.id))
     return render_template("events/new.html", form=form, error=error), 422 if error else 200
+
+
+@pages.errorhandler(RequestEntityTooLarge)
+def form_too_large(error: RequestEntityTooLarge):
+    """The create form past the request limit (a file far too large) is refused before it is read: the form
+    again, empty, saying why; any other page of the blueprint answers the usual 413 page."""
+    if request.endpoint != "events.new_event":
+        return render_template("errors/error.html", status=413, message=error.description), 413
+    form = _prefill(MultiDict())
+    limit = f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MiB"
+    message = f"the form was larger than the service takes; a file of attendees may hold at most {limit}"
+    return render_template("events/new.html", form=form, error={"field": FIELD, "message": message}), 413
 
 
 @pages.get("/events/<event_id>")

@@ -164,6 +164,16 @@ def test_the_create_form_names_the_bad_row_and_creates_nothing(client, signed_in
     assert db.session.scalar(select(Event)) is None and mail.messages == []
 
 
+def test_the_create_form_past_the_request_limit_is_the_form_again_saying_why(client, signed_in, mail):
+    answer = client.post("/events/new", data=_new_event_form(
+        signed_in, attendees_file=(io.BytesIO(b"a@example.com\n" * 400_000), "people.csv")),
+        content_type="multipart/form-data")
+    assert answer.status_code == 413
+    page = answer.get_data(as_text=True)
+    assert "a file of attendees may hold at most 2 MiB" in page and 'name="title"' in page
+    assert db.session.scalar(select(Event)) is None and mail.messages == []
+
+
 def test_the_create_form_without_a_file_works_as_before(client, signed_in, mail):
     answer = client.post("/events/new", data=_new_event_form(signed_in, attendees="ana@example.com"))
     assert answer.status_code == 302
