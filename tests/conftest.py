@@ -88,6 +88,13 @@ def settings(database_url, tmp_path) -> dict:
 SETTINGS_FIXTURES = ("rq_settings", "fault_settings", "unreachable_redis")
 
 
+def app_of(settings: dict, tmp_path):
+    """Another app on these settings, its instance folder (mail outbox, keys) inside the test's own folder."""
+    application = create_app(settings)
+    application.instance_path = str(tmp_path / "instance")
+    return application
+
+
 @pytest.fixture
 def app(settings, tmp_path, request):
     """A fresh app on an emptied database."""

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from eventhub import create_app
 from eventhub.services.sign_in import WINDOW_SECONDS
+from tests.conftest import app_of
 
 
 @pytest.fixture
@@ -129,9 +129,9 @@ def test_a_cookie_copied_before_sign_out_no_longer_opens_the_organizers_pages(li
     assert thief.get(f"{live_server}/", allow_redirects=False).headers["Location"].startswith("/login")
 
 
-def test_a_csrf_token_expires(settings, organizer):
+def test_a_csrf_token_expires(settings, organizer, tmp_path):
     settings["CSRF_TOKEN_SECONDS"] = 1
-    application = create_app(settings)
+    application = app_of(settings, tmp_path)
     client = application.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
@@ -147,9 +147,9 @@ def test_a_csrf_token_expires(settings, organizer):
 
 
 @pytest.mark.usefixtures("fresh_window")
-def test_with_redis_every_web_process_shares_the_throttle(rq_settings, organizer):
+def test_with_redis_every_web_process_shares_the_throttle(rq_settings, organizer, tmp_path):
     """Two app instances stand for two gunicorn processes: failures counted by one refuse on the other."""
-    first, second = create_app(rq_settings).test_client(), create_app(rq_settings).test_client()
+    first, second = app_of(rq_settings, tmp_path).test_client(), app_of(rq_settings, tmp_path).test_client()
 
     def attempt(client, password):
         page = client.get("/login").get_data(as_text=True)
@@ -162,13 +162,13 @@ def test_with_redis_every_web_process_shares_the_throttle(rq_settings, organizer
     assert attempt(second, organizer["password"]).status_code == 429
 
 
-def test_an_attendee_whose_board_expired_is_sent_back_to_it_and_nothing_is_asked(settings, organizer):
+def test_an_attendee_whose_board_expired_is_sent_back_to_it_and_nothing_is_asked(settings, organizer, tmp_path):
     from eventhub.extensions import db
     from eventhub.models import Attendee, Question
     from eventhub.services.events import personal_token
 
     settings["CSRF_TOKEN_SECONDS"] = 1
-    application = create_app(settings)
+    application = app_of(settings, tmp_path)
     client = application.test_client()
     start = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     client.post("/api/v1/events", headers={"Authorization": f"Bearer {organizer['token']}"},
