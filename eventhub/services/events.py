@@ -169,7 +169,8 @@ class Standing:
     responses: ResponseCounts
 
 
-def delivery_counts(event: Event) -> DeliveryCounts:
+def delivery_counts(event: Event, attendee_count: int | None = None) -> DeliveryCounts:
+    """`attendee_count`: the current attendees, when the caller counted them already."""
     kind = "cancel" if event.status == EventStatus.CANCELLED else "request"
     rows = db.session.execute(
         select(Delivery.status, func.count()).join(Attendee, Attendee.id == Delivery.attendee_id).where(
@@ -179,11 +180,14 @@ def delivery_counts(event: Event) -> DeliveryCounts:
     ).all()
     counts = dict(rows)
     sent, failed = counts.get(DeliveryStatus.SENT, 0), counts.get(DeliveryStatus.FAILED, 0)
-    return DeliveryCounts(sent, failed, max(attendees.active_count(event.id) - sent - failed, 0))
+    if attendee_count is None:
+        attendee_count = attendees.active_count(event.id)
+    return DeliveryCounts(sent, failed, max(attendee_count - sent - failed, 0))
 
 
 def standing(event: Event) -> Standing:
-    return Standing(attendees.active_count(event.id), delivery_counts(event), response_counts(event))
+    count = attendees.active_count(event.id)
+    return Standing(count, delivery_counts(event, count), response_counts(event))
 
 
 def _content(draft: EventDraft) -> tuple:
