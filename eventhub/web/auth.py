@@ -17,7 +17,7 @@ from eventhub.extensions import login_manager
 from eventhub.models import Organizer
 from eventhub.services import organizers, sign_in
 from eventhub.services.events import event_of
-from eventhub.web.errors import ApiError
+from eventhub.web.errors import ApiError, error_page
 
 bp = Blueprint("auth", __name__)
 
@@ -106,8 +106,7 @@ def expired_form(error: CSRFError):
     if request.endpoint in ("questions.ask_page", "questions.vote_page") and request.view_args:
         flash("This page had expired, so nothing was sent; please try again.", "error")
         return redirect(url_for("questions.ask_page", token=request.view_args["token"]), 303)
-    return render_template("errors/error.html", status=400,
-                           message="This form has expired; go back, reload the page and try again."), 400
+    return error_page(400, "This form has expired; go back, reload the page and try again.")
 
 
 def organizer_required(view):

@@ -80,7 +80,7 @@ def register_error_handlers(app) -> None:
     def handle_invalid_field(error: InvalidField):
         if wants_json():
             return error_response(422, error.message, error.field)
-        return _page(422, error.message)
+        return error_page(422, error.message)
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):
@@ -88,7 +88,7 @@ def register_error_handlers(app) -> None:
         if wants_json():
             return error_response(status, error.description or error.name)
         if status in (400, 404, 405, 413, 429):
-            return _page(status, error.description or error.name)
+            return error_page(status, error.description or error.name)
         return error
 
     @app.errorhandler(OperationalError)
@@ -110,7 +110,7 @@ def register_error_handlers(app) -> None:
         log.exception("unhandled error on %s %s", request.method, request.endpoint or "unknown endpoint")
         if wants_json():
             return error_response(500, "Something went wrong on our side; it has been logged.")
-        return _page(500, "Something went wrong on our side; it has been logged.")
+        return error_page(500, "Something went wrong on our side; it has been logged.")
 
 
 def _part_down(part: str):
@@ -119,7 +119,7 @@ def _part_down(part: str):
     log.warning("%s unavailable on %s %s", part, request.method, request.endpoint)
     _roll_back()
     message = f"The {part} is unavailable right now; nothing was changed. Please try again shortly."
-    response = error_response(503, message, part) if wants_json() else _page(503, message)
+    response = error_response(503, message, part) if wants_json() else error_page(503, message)
     return _retry_soon(response)
 
 
@@ -138,5 +138,6 @@ def _retry_soon(response):
     return response
 
 
-def _page(status: int, message: str):
+def error_page(status: int, message: str):
+    """The error page of every HTML answer: `status` and what went wrong in words."""
     return render_template("errors/error.html", status=status, message=message), status

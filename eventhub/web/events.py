@@ -26,7 +26,7 @@ from eventhub.web.answers import event_answer
 from eventhub.web.api import job_json
 from eventhub.web.attendee_upload import FIELD, MAX_UPLOAD_BYTES, attendees_from_upload
 from eventhub.web.auth import api_event, organizer_required, page_event
-from eventhub.web.errors import ApiError
+from eventhub.web.errors import ApiError, error_page
 from eventhub.web.openapi import ORGANIZER_READ, ORGANIZER_WRITE, described, parse_body, shaped
 from eventhub.web.schemas.common import JobStarted
 from eventhub.web.schemas.events import AttendeeList, AttendeesIn, EventChange, EventIn, EventList, EventOut
@@ -217,7 +217,7 @@ def form_too_large(error: RequestEntityTooLarge):
     """The create form past the request limit (a file far too large) is refused before it is read: the form
     again, empty, saying why; any other page of the blueprint answers the usual 413 page."""
     if request.endpoint != "events.new_event":
-        return render_template("errors/error.html", status=413, message=error.description), 413
+        return error_page(413, error.description)
     form = _prefill(MultiDict())
     limit = f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MiB"
     message = f"the form was larger than the service takes; a file of attendees may hold at most {limit}"
