@@ -14,6 +14,8 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+                    ("X-Frame-Options", "DENY"), ("Content-Security-Policy", CONTENT_SECURITY_POLICY))
 
 
 def create_app(settings: dict | None = None):
@@ -22,7 +24,16 @@ def create_app(settings: dict | None = None):
 
     from eventhub import log_privacy
     from eventhub.config import load_settings
-    from eventhub.extensions import csrf, db, jobs, login_manager, migrate, shared, use_sqlite_write_ahead_log
+    from eventhub.extensions import (
+        csrf,
+        db,
+        jobs,
+        login_manager,
+        migrate,
+        ping_idle_connections,
+        shared,
+        use_sqlite_write_ahead_log,
+    )
 
     app = Flask(
         __name__,
@@ -35,9 +46,7 @@ def create_app(settings: dict | None = None):
     app.config.update(
         SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
         # hide_parameters: database errors in logs never show values (token hashes, question text).
-        # A pre-ping finds a server connection that went away; a SQLite file never does, so it skips the round trip.
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": not str(config["DATABASE_URL"]).startswith("sqlite"),
-                                   "hide_parameters": True},
+        SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config["EVENTHUB_BASE_URL"].startswith("https://"),
@@ -50,10 +59,14 @@ def create_app(settings: dict | None = None):
         # The client's address (which sign-in throttling counts) as the trusted proxies saw it.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config["PROXY_HOPS"], x_proto=config["PROXY_HOPS"])
     app.json.sort_keys = False  # answers keep the contract's field order
+    from eventhub.web.session_cookie import SessionCookies
+
+    app.session_interface = SessionCookies()
 
     db.init_app(app)
     with app.app_context():
         use_sqlite_write_ahead_log(db.engine)
+        ping_idle_connections(db.engine)  # a dropped connection is found without a round trip on every request
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -103,10 +116,8 @@ def create_app(settings: dict | None = None):
 
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        present = {name.lower() for name in response.headers.keys()}  # one pass, not one per header
+        response.headers.extend([(name, value) for name, value in SECURITY_HEADERS if name.lower() not in present])
         return response
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -13,26 +13,21 @@ link's own `voted` flags are read per request by the caller and never kept.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
 import threading
-from dataclasses import dataclass
-from datetime import datetime
 
 from flask import current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event as orm_event
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from eventhub.domain import zones
-from eventhub.domain.questions import BoardEntry, board_order
-from eventhub.domain.statuses import ON_THE_BOARD, EventStatus
 from eventhub.extensions import db, shared
-from eventhub.models import Event, Occurrence, Question, Vote
+from eventhub.models import Attendee, Event, Occurrence, Question, QuestionKey
+from eventhub.services.board_snapshot import Snapshot, build_snapshot
+from eventhub.services.links import LinkCache
+from eventhub.services.rate_limit import limiter
 
 log = logging.getLogger(__name__)
 
@@ -48,76 +43,18 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('PUBLISH', ARGV[2], '{"event":' .. ARGV[3] .. ',"version":' .. version .. '}')
 return version
 """
+# A counted use (a vote against its link's hourly limit) and, if within the limit, the bump above: one step.
+_COUNT_AND_BUMP_SCRIPT = """
+local count = redis.call('INCRBY', KEYS[1], 1)
+redis.call('EXPIREAT', KEYS[1], ARGV[1])
+if count > tonumber(ARGV[2]) then return -1 end
+local version = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[4], '{"event":' .. ARGV[5] .. ',"version":' .. version .. '}')
+return version
+"""
 _PENDING = "eventhub_boards_changed"  # Session.info key: the events whose boards this transaction changes
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One version of an event's shared board. `questions` are the contract's rows without `voted`."""
-
-    event_id: str
-    version: int
-    digest: str
-    event: dict  # title, start, questions_close, moderation (formatted as the API answers them)
-    questions_close: datetime
-    cancelled: bool
-    questions: tuple[dict, ...]
-    question_ids: frozenset[str]
-    order: tuple[str, ...]  # question ids in board order
-    fragments: tuple[str, ...]  # each question's JSON up to its `"voted":` value
-
-    def open_at(self, now: datetime) -> bool:
-        return not self.cancelled and now < self.questions_close
-
-    def to_json(self) -> str:
-        return json.dumps({"event_id": self.event_id, "version": self.version, "event": self.event,
-                           "questions_close": self.questions_close.isoformat(),
-                           "cancelled": self.cancelled, "questions": list(self.questions)},
-                          separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> Snapshot:
-        data = json.loads(text)
-        return _snapshot(data["event_id"], data["version"], data["event"],
-                         datetime.fromisoformat(data["questions_close"]), data["cancelled"], data["questions"])
-
-
-def _snapshot(event_id: str, version: int, event: dict, questions_close: datetime, cancelled: bool,
-              questions: list[dict]) -> Snapshot:
-    shared = json.dumps({"event": event, "cancelled": cancelled, "questions": questions}, separators=(",", ":"))
-    fragments = tuple(json.dumps(q, separators=(",", ":"))[:-1] + ',"voted":' for q in questions)
-    return Snapshot(event_id, version, hashlib.sha256(shared.encode()).hexdigest()[:32], event, questions_close,
-                    cancelled, tuple(questions), frozenset(q["id"] for q in questions),
-                    tuple(q["id"] for q in questions), fragments)
-
-
-def build_snapshot(event_id: str, version: int) -> Snapshot | None:
-    """Read the event's shared board from the database (None if the event is gone)."""
-    event = db.session.get(Event, event_id)
-    if event is None:
-        return None
-    questions = db.session.execute(select(Question.id, Question.text, Question.status, Question.answer,
-                                          Question.votes_at_close).where(
-        Question.event_id == event_id, Question.status.in_(ON_THE_BOARD),
-        Question.merged_into.is_(None))).all()
-    counts = dict(db.session.execute(select(Vote.question_id, func.count()).join(Question).where(
-        Question.event_id == event_id).group_by(Vote.question_id)).all()) if questions else {}
-    # Once the window closed the voter rows are gone and each question keeps its count.
-    counts.update({q.id: q.votes_at_close for q in questions if q.votes_at_close is not None})
-    entries = board_order([BoardEntry(q.id, q.text, counts.get(q.id, 0), q.status, q.answer) for q in questions])
-    return _snapshot(event_id, version, {
-        "title": event.title, "start": zones.format_utc(event.start),
-        "questions_close": zones.format_utc(event.questions_close), "moderation": event.moderation,
-    }, event.questions_close, event.status == EventStatus.CANCELLED,
-        [{"id": e.id, "text": e.text, "votes": e.votes, "status": e.status, "answer": e.answer} for e in entries])
-
-
-def etag(snapshot: Snapshot, is_open: bool, mine: frozenset[str]) -> str:
-    """The board's validator for one link: the shared content's digest, whether it is open, and the link's
-    own votes, keyed with the secret so the tag says nothing to anyone who sees it but cannot recompute it."""
-    material = "|".join((snapshot.event_id, snapshot.digest, "open" if is_open else "closed", *sorted(mine)))
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, b"board-etag:" + material.encode(), hashlib.sha256).hexdigest()[:32]
+_PENDING_LINKS = "eventhub_links_changed"  # the events whose links or facts (services/links.py) it changes
 
 
 # ---------------------------------------------------------------- the stores
@@ -152,9 +89,14 @@ class InProcessBoards:
 
     def __init__(self):
         self.notifier = Notifier()
+        self.links = LinkCache()
         self._lock = threading.Lock()
         self._versions: dict[str, int] = {}
         self._snapshots: dict[str, Snapshot] = {}
+
+    @property
+    def links_usable(self) -> bool:
+        return True  # every change is announced in this process as it commits
 
     def version(self, event_id: str) -> int:
         return self._versions.get(event_id, 0)
@@ -182,6 +124,16 @@ class InProcessBoards:
                 self._snapshots.pop(event_id, None)
             self.notifier.announce(event_id, version)
 
+    def bump_within_limit(self, event_id: str, key: str, limit: int, window_seconds: int) -> bool:
+        """Count one use of the rate-limit `key`; within `limit`, bump the event's board too. False if past it."""
+        if not limiter.allow(key, limit, window_seconds):
+            return False
+        self.bump({event_id})
+        return True
+
+    def forget_links(self, event_ids: set[str]) -> None:
+        self.links.forget(event_ids)
+
 
 class RedisBoards:
     """Snapshots in Redis, shared by every web process; each process keeps the parsed current one.
@@ -193,17 +145,27 @@ class RedisBoards:
     def __init__(self, redis_url: str):
         self.redis_url = redis_url
         self.notifier = Notifier()
+        self.links = LinkCache()
         self._local: dict[str, Snapshot] = {}
         self._versions: dict[str, int] = {}
         self._versions_lock = threading.Lock()
         self._relaying = threading.Event()  # set while the subscription is confirmed and unbroken
         self._listener: threading.Thread | None = None
         self._listener_lock = threading.Lock()
-        self._bump = Redis.from_url(redis_url).register_script(_BUMP_SCRIPT)  # run by its hash (EVALSHA)
+        scripts = Redis.from_url(redis_url)
+        self._bump = scripts.register_script(_BUMP_SCRIPT)  # each run by its hash (EVALSHA)
+        self._count_and_bump = scripts.register_script(_COUNT_AND_BUMP_SCRIPT)
 
     @property
     def connection(self):
         return shared.connection
+
+    @property
+    def links_usable(self) -> bool:
+        """Kept links may be used only while no announcement can have been missed."""
+        if not self._relaying.is_set():
+            self.listen()
+        return self._relaying.is_set()
 
     def version(self, event_id: str) -> int:
         relaying = self._relaying.is_set()
@@ -260,6 +222,29 @@ class RedisBoards:
             # The change is committed; boards read from Redis may lag until it answers again.
             log.warning("could not announce a board change (%s)", type(error).__name__)
 
+    def bump_within_limit(self, event_id: str, key: str, limit: int, window_seconds: int) -> bool:
+        """Count one use of the rate-limit `key` (as `rate_limit.limiter` does) and, within `limit`, bump and
+        announce the event's board: one round trip. False if past the limit (nothing bumped). Raises
+        RedisError if Redis does not answer (the use could not be counted)."""
+        counter, ends = limiter.counter(key, window_seconds)
+        version = int(self._count_and_bump(
+            keys=[counter, VERSION_KEY.format(event_id=event_id)],
+            args=[ends, limit, VERSION_TTL_SECONDS, CHANNEL, json.dumps(event_id)], client=self.connection))
+        if version < 0:
+            return False
+        if self._relaying.is_set():
+            self._learn(event_id, version)
+        return True
+
+    def forget_links(self, event_ids: set[str]) -> None:
+        """Forget the events' links here, and tell every other process to (each entry expires anyway)."""
+        self.links.forget(event_ids)
+        try:
+            for event_id in event_ids:
+                self.connection.publish(CHANNEL, json.dumps({"event": event_id, "links": True}))
+        except RedisError as error:
+            log.warning("could not announce a change of links (%s)", type(error).__name__)
+
     def listen(self) -> None:
         """Start (once per process) the thread that relays Redis announcements to this process's streams."""
         with self._listener_lock:
@@ -284,12 +269,16 @@ class RedisBoards:
                 with self._versions_lock:  # from here on nothing is missed: what came before is read afresh
                     self._versions.clear()
                     self._local.clear()  # (a Redis that restarted empty counts versions from 0 again)
+                    self.links.clear()
                 self._relaying.set()
                 subscribed.set()
                 for message in pubsub.listen():
                     if message["type"] != "message":
                         continue
                     notice = json.loads(message["data"])
+                    if notice.get("links"):
+                        self.links.forget([str(notice["event"])])
+                        continue
                     event_id, version = str(notice["event"]), int(notice["version"])
                     self._learn(event_id, version)
                     self.notifier.announce(event_id, version)
@@ -320,6 +309,22 @@ def snapshot_of(event_id: str) -> Snapshot | None:
     return boards().snapshot(event_id)
 
 
+def links_changed(event_id: str, session: Session | None = None) -> None:
+    """Mark the event's links or facts (attendees, times, voter key) changed by the current transaction:
+    every process forgets what it kept of them after its commit. (ORM writes are marked by themselves.)"""
+    (session or db.session()).info.setdefault(_PENDING_LINKS, set()).add(event_id)
+
+
+def announce(event_ids: set[str]) -> None:
+    """The events' boards changed by writes already committed outside the session (a vote): bump them now."""
+    boards().bump(event_ids)
+
+
+def announce_within_limit(event_id: str, key: str, limit: int, window_seconds: int) -> bool:
+    """Count one use of the rate-limit `key` and, if within `limit`, announce the event's board changed."""
+    return boards().bump_within_limit(event_id, key, limit, window_seconds)
+
+
 def changed(event_id: str, session: Session | None = None) -> None:
     """Mark the event's board changed by the current transaction: bumped and announced after its commit.
     (Questions and events written through the ORM are marked by themselves; bulk statements call this.)"""
@@ -333,15 +338,23 @@ def _mark_flushed_changes(session, _context) -> None:
             changed(instance.event_id, session)
         elif isinstance(instance, Event):
             changed(instance.id, session)
+            links_changed(instance.id, session)
+        elif isinstance(instance, QuestionKey) or (isinstance(instance, Attendee) and instance not in session.new):
+            links_changed(instance.event_id, session)  # a voter key made or destroyed, an attendee taken off
 
 
 @orm_event.listens_for(Session, "after_commit")
 def _announce_committed_changes(session) -> None:
     pending = session.info.pop(_PENDING, None)
-    if pending and has_app_context() and "eventhub_boards" in current_app.extensions:
-        boards().bump(pending)
+    links = session.info.pop(_PENDING_LINKS, None)
+    if (pending or links) and has_app_context() and "eventhub_boards" in current_app.extensions:
+        if links:
+            boards().forget_links(links)
+        if pending:
+            boards().bump(pending)
 
 
 @orm_event.listens_for(Session, "after_rollback")
 def _forget_rolled_back_changes(session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_PENDING_LINKS, None)

@@ -11,7 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, exists, func, literal_column, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from eventhub.domain.errors import InvalidField
@@ -24,9 +25,10 @@ from eventhub.domain.questions import (
     voter_pseudonym,
 )
 from eventhub.domain.statuses import MODERATOR_CHOICES, ON_THE_BOARD, EventStatus, QuestionStatus
-from eventhub.extensions import db
-from eventhub.models import Attendee, Event, Question, QuestionKey, Vote, hash_token, is_public_id, utcnow
+from eventhub.extensions import db, statements
+from eventhub.models import Event, Question, QuestionKey, UTCDateTime, Vote, is_public_id, new_id, utcnow
 from eventhub.services import board as shared_board
+from eventhub.services.prepared import Prepared
 from eventhub.services.rate_limit import limiter
 from eventhub.services.storage_order import schedule_storage_reorder
 
@@ -51,27 +53,34 @@ class Board:
     """What one personal link may do, resolved once per request."""
 
     def __init__(self, token: str, now: datetime | None = None, reading: bool = False):
-        """`reading`: the request shows the board, so the shared snapshot tells whether it is open (no event
-        load); an action reads the event instead and never waits for a snapshot to be built."""
-        attendee, key = _link(token, with_event=not reading)
-        if attendee is None or attendee.removed:
+        """`reading`: the request shows the board, so the shared snapshot tells whether it is open; an action
+        asks the event's facts instead and never waits for a snapshot to be built. The link and the facts come
+        from what this process keeps of them (`services/links.py`)."""
+        store = shared_board.boards()
+        usable = store.links_usable
+        link = store.links.link(token, usable) if isinstance(token, str) and 0 < len(token) <= 100 else None
+        facts = store.links.facts(link.event_id, usable) if link is not None else None
+        if facts is None:
             raise NotFound("no such link")
         self.token = token
-        self.attendee = attendee
+        self.attendee_id = link.attendee_id
         self.now = now or utcnow()
-        self.event_id = attendee.event_id
+        self.event_id = link.event_id
+        self.moderation = facts.moderation
         self._snapshot = shared_board.snapshot_of(self.event_id) if reading else None
         if reading and self._snapshot is None:
             raise NotFound("no such link")
-        self.open = (reading and self._snapshot.open_at(self.now)) or window_open(self.event, self.now)
-        key = (key or event_key(self.event_id)) if self.open else None
+        self.open = (reading and self._snapshot.open_at(self.now)) or facts.open_at(self.now)
+        if not self.open and facts.key is not None:  # the first request after the close destroys the key
+            close_window(self.event)
+        key = (facts.key or event_key(self.event_id)) if self.open else None
         self.voter = voter_pseudonym(key, token) if key is not None else None
         self.ask_key = rate_key(key, token, "ask") if key is not None else None
         self.vote_key = rate_key(key, token, "vote") if key is not None else None
 
     @property
     def event(self) -> Event:
-        """The event row, loaded only when more than the snapshot is needed."""
+        """The event row, loaded only when more than the link's facts are needed."""
         return db.session.get(Event, self.event_id)
 
     @property
@@ -86,8 +95,8 @@ class Board:
         self._require_open()
         if not limiter.allow(f"ask:{self.ask_key}", QUESTIONS_PER_HOUR, RATE_WINDOW_SECONDS):
             raise RateLimited(f"at most {QUESTIONS_PER_HOUR} questions an hour per link")
-        question = Question(event_id=self.event.id, text=text,
-                            status=QuestionStatus.PENDING if self.event.moderation else QuestionStatus.VISIBLE,
+        question = Question(event_id=self.event_id, text=text,
+                            status=QuestionStatus.PENDING if self.moderation else QuestionStatus.VISIBLE,
                             created_hour=rounded_to_hour(self.now))
         db.session.add(question)
         schedule_storage_reorder(self.now)
@@ -95,44 +104,62 @@ class Board:
         return question
 
     def vote(self, question_id: str) -> int:
-        question = self._question(question_id)
-        self._require_open()
-        if not limiter.allow(f"vote:{self.vote_key}", VOTES_PER_HOUR, RATE_WINDOW_SECONDS):
-            raise RateLimited("too many votes from this link this hour")
-        schedule_storage_reorder(self.now)  # before the vote is added: its look-up must not flush a doubled vote
-        db.session.add(Vote(question_id=question.id, voter=self.voter, created_hour=rounded_to_hour(self.now)))
-        shared_board.changed(self.event_id)
-        try:
-            count = _open_count(question.id)  # in this transaction: it sees this vote, and no reload is needed
-            db.session.commit()
-        except IntegrityError:  # this link already voted: it still counts once
-            db.session.rollback()
-            count = _open_count(question.id)
-        return count
+        """Count this link's vote once, whatever it sends twice: the insert adds nothing for a pair already
+        there, or for a question not on this board. Two statements (see `autocommit`) on columns only."""
+        return self._change_vote(question_id, adding=True)
 
     def unvote(self, question_id: str) -> int:
-        question = self._question(question_id)
+        return self._change_vote(question_id, adding=False)
+
+    def _change_vote(self, question_id: str, adding: bool) -> int:
+        """The vote is stored first, then one Redis call counts it against the link's hourly limit and
+        announces the board's change; a vote past the limit (or one Redis could not count) is taken back and
+        the board announced again, so it never counts and no board keeps it."""
+        if not is_public_id(question_id):
+            raise NotFound("no such question")
         self._require_open()
-        db.session.execute(delete(Vote).where(Vote.question_id == question.id, Vote.voter == self.voter))
-        shared_board.changed(self.event_id)
-        db.session.commit()
-        return vote_count(question.id)
+        schedule_storage_reorder(self.now)
+        if db.session.new:
+            db.session.commit()  # the hour's rewrite is armed before the vote is stored
+        vote_id = new_id()
+        link = {"question_id": question_id, "event_id": self.event_id, "voter": self.voter}
+        with statements() as connection:  # one row a statement: no transaction to begin or commit
+            if adding:
+                added = _ADD_VOTE[connection.dialect.name].run(connection, id=vote_id, **link,
+                                                               created_hour=rounded_to_hour(self.now)).rowcount
+            else:
+                _TAKE_BACK_VOTE.run(connection, **link)
+            count, on_board = _COUNT_ON_BOARD.run(connection, question_id=question_id, event_id=self.event_id).one()
+        if not on_board:
+            raise NotFound("no such question")  # (nothing was added: the insert adds only to a question on it)
+        if not adding:
+            shared_board.announce({self.event_id})
+            return count
+        try:
+            within = shared_board.announce_within_limit(self.event_id, f"vote:{self.vote_key}", VOTES_PER_HOUR,
+                                                        RATE_WINDOW_SECONDS)
+        except Exception:  # not counted (Redis away), so not kept: the caller answers 503
+            self._take_back(vote_id, added)
+            raise
+        if not within:
+            self._take_back(vote_id, added)
+            raise RateLimited("too many votes from this link this hour")
+        return count
+
+    def _take_back(self, vote_id: str, added: int) -> None:
+        if added:
+            with statements() as connection:
+                _DROP_VOTE.run(connection, id=vote_id)
+            shared_board.announce({self.event_id})
 
     def my_votes(self) -> frozenset[str]:
         """The questions on the board this link voted for: read per request, never stored or cached."""
         if self.voter is None or not self.snapshot.question_ids:
             return frozenset()
         # By the event rather than an IN over every question on the board: one statement, whatever its size.
-        voted = db.session.connection().execute(_VOTES_OF_VOTER, {"voter": self.voter,
-                                                                  "event_id": self.event_id}).scalars()
-        return frozenset(voted) & self.snapshot.question_ids
-
-    def _question(self, question_id: str) -> Question:
-        question = db.session.get(Question, question_id) if is_public_id(question_id) else None
-        if question is None or question.event_id != self.event_id or question.merged_into is not None \
-                or question.status not in ON_THE_BOARD:
-            raise NotFound("no such question")
-        return question
+        with statements() as connection:
+            voted = _VOTES_OF_VOTER.run(connection, voter=self.voter, event_id=self.event_id).scalars()
+            return frozenset(voted) & self.snapshot.question_ids
 
     def _require_open(self) -> None:
         if not self.open or self.voter is None:
@@ -140,28 +167,23 @@ class Board:
 
 
 # The statements every board request runs, built once (building one costs about as much as running it).
-_LINK_FOR_READING = select(Attendee.id, Attendee.event_id, Attendee.removed, QuestionKey.key).outerjoin(
-    QuestionKey, QuestionKey.event_id == Attendee.event_id).where(Attendee.token_hash == bindparam("token_hash"))
-_LINK_FOR_ACTION = select(Attendee, Event, QuestionKey.key).outerjoin(
-    QuestionKey, QuestionKey.event_id == Attendee.event_id).join(Event, Event.id == Attendee.event_id).where(
-    Attendee.token_hash == bindparam("token_hash"))
-_VOTES_OF_VOTER = select(Vote.question_id).join(Question, Question.id == Vote.question_id).where(
-    Vote.voter == bindparam("voter"), Question.event_id == bindparam("event_id"))
-
-
-def _link(token: str, with_event: bool) -> tuple:
-    """The link's attendee (for reading, only its id, event and whether it was removed) and its event's
-    voter key (None until first made) in one query; for actions the event row too (it then sits in the
-    session, so `Board.event` costs no query)."""
-    if not token or len(token) > 100:
-        return None, None
-    if with_event:
-        row = db.session.execute(_LINK_FOR_ACTION, {"token_hash": hash_token(token)}).first()
-    else:  # columns only, on the session's connection: no ORM work for the busiest request of all
-        row = db.session.connection().execute(_LINK_FOR_READING, {"token_hash": hash_token(token)}).first()
-    if row is None:
-        return None, None
-    return (row[0] if with_event else row), row[-1]
+_VOTES_OF_VOTER = Prepared(select(Vote.question_id).join(Question, Question.id == Vote.question_id).where(
+    Vote.voter == bindparam("voter"), Question.event_id == bindparam("event_id")))
+_IS_ON_THE_BOARD = (  # the question asked about is on this event's board (its statuses written into the SQL)
+    Question.id == bindparam("question_id"), Question.event_id == bindparam("event_id"),
+    Question.merged_into.is_(None), Question.status.in_([literal_column(f"'{status}'") for status in ON_THE_BOARD]))
+_COUNT_ON_BOARD = Prepared(select(
+    select(func.count()).select_from(Vote).where(Vote.question_id == bindparam("question_id")).scalar_subquery(),
+    exists().where(*_IS_ON_THE_BOARD)))
+_TAKE_BACK_VOTE = Prepared(delete(Vote).where(Vote.question_id.in_(select(Question.id).where(*_IS_ON_THE_BOARD)),
+                                              Vote.voter == bindparam("voter")))
+_DROP_VOTE = Prepared(delete(Vote).where(Vote.id == bindparam("id")))
+_ADD_VOTE = {  # a second vote of a link adds nothing
+    name: Prepared(dialect.insert(Vote).from_select(
+        ["id", "question_id", "voter", "created_hour"],
+        select(bindparam("id"), Question.id, bindparam("voter"), bindparam("created_hour", type_=UTCDateTime()))
+        .where(*_IS_ON_THE_BOARD)).on_conflict_do_nothing())
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
 
 
 def window_open(event: Event, now: datetime) -> bool:
@@ -192,6 +214,7 @@ def close_window(event: Event) -> bool:
     and its vote rows are deleted, in one transaction with the key. True if a key was destroyed.
     (The close job then purges the deleted rows from the database's files: `purge_destroyed_keys`.)"""
     destroyed = db.session.execute(delete(QuestionKey).where(QuestionKey.event_id == event.id)).rowcount
+    shared_board.links_changed(event.id)  # every process forgets the key it kept
     if destroyed:
         questions = db.session.scalars(select(Question).where(Question.event_id == event.id)).all()
         counts = Counter()

@@ -16,6 +16,13 @@ from flask import current_app
 
 from eventhub.extensions import shared
 
+# Count and date the counter in one command: it expires at its window's end, the same instant for every key.
+_COUNT_SCRIPT = """
+local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIREAT', KEYS[1], ARGV[2])
+return count
+"""
+
 
 @dataclass(frozen=True)
 class WindowCount:
@@ -37,6 +44,7 @@ def _window(window_seconds: int, now: float) -> tuple[int, int]:
 class RateLimiter:
     def __init__(self):
         self._lock = threading.Lock()
+        self._script = None
 
     def allow(self, key: str, limit: int, window_seconds: int) -> bool:
         """Count one use of `key`; False once it is past `limit` uses in the current window."""
@@ -45,6 +53,11 @@ class RateLimiter:
     def hit(self, key: str, window_seconds: int) -> WindowCount:
         """Count one use of `key` in the current window; the count including it."""
         return self._count(key, window_seconds, add=1)
+
+    def counter(self, key: str, window_seconds: int) -> tuple[str, int]:
+        """The Redis key counting `key` in the current window, and the instant (epoch seconds) it expires."""
+        index, ends = _window(window_seconds, time.time())
+        return counter_name(key, window_seconds, index), ends
 
     def peek(self, key: str, window_seconds: int) -> WindowCount:
         """The uses of `key` counted so far in the current window, counting none."""
@@ -59,11 +72,10 @@ class RateLimiter:
             name = counter_name(key, window_seconds, index)
             if not add:
                 return WindowCount(int(redis.get(name) or 0), retry_after)
-            pipeline = redis.pipeline()
-            pipeline.incrby(name, add)
-            pipeline.expireat(name, ends)  # the same instant for every key of this window
-            count, _ = pipeline.execute()
-            return WindowCount(count, retry_after)
+            if self._script is None:
+                self._script = redis.register_script(_COUNT_SCRIPT)  # then run by its hash (EVALSHA)
+            count = self._script(keys=[name], args=[add, ends], client=redis)
+            return WindowCount(int(count), retry_after)
         local_key = f"{key}:{window_seconds}"
         with self._lock:
             local: dict[str, tuple[int, int]] = current_app.extensions.setdefault("eventhub_rate_limits", {})

@@ -13,7 +13,7 @@ from flask import current_app, url_for
 
 from eventhub.domain import zones
 from eventhub.models import Event
-from eventhub.services.board import Snapshot
+from eventhub.services.board_snapshot import Snapshot
 from eventhub.services.events import Standing
 from eventhub.services.questions import ModerationRow
 from eventhub.services.summaries import SummaryState

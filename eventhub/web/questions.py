@@ -14,8 +14,8 @@ from flask_login import current_user, login_required
 from eventhub.domain.errors import InvalidField
 from eventhub.domain.questions import TextTooLong, spreadsheet_safe
 from eventhub.domain.statuses import QuestionStatus
-from eventhub.services import board as shared_board
 from eventhub.services import questions
+from eventhub.services.board_snapshot import etag
 from eventhub.web.answers import board_answer, board_answer_json, moderation_answer
 from eventhub.web.auth import api_event, organizer_required, page_event
 from eventhub.web.errors import ApiError
@@ -72,7 +72,7 @@ def board(token: str):
     """The link's board; `If-None-Match` with the current `ETag` answers 304 without building a body."""
     attendee_board = _board(token, reading=True)
     mine = attendee_board.my_votes()
-    tag = shared_board.etag(attendee_board.snapshot, attendee_board.open, mine)
+    tag = etag(attendee_board.snapshot, attendee_board.open, mine)
     if request.if_none_match.contains(tag):
         response = Response(status=304)
     else:
