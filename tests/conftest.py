@@ -109,6 +109,7 @@ def app(settings, tmp_path, request):
         # Its job thread must not outlive it: CPython 3.11 can fail building an AST (a template, a route) in one
         # thread while another builds one ("AST constructor recursion depth mismatch").
         application.extensions["eventhub_jobs"].close()
+        application.extensions["eventhub_boards"].close()  # its relay thread must not outlive it either
         db.session.remove()
         _empty_tables()
         db.engine.dispose()

@@ -134,6 +134,9 @@ class InProcessBoards:
     def forget_links(self, event_ids: set[str]) -> None:
         self.links.forget(event_ids)
 
+    def close(self) -> None:
+        """Nothing runs in the background here."""
+
 
 class RedisBoards:
     """Snapshots in Redis, shared by every web process; each process keeps the parsed current one.
@@ -151,6 +154,8 @@ class RedisBoards:
         self._versions_lock = threading.Lock()
         self._relaying = threading.Event()  # set while the subscription is confirmed and unbroken
         self._listener: threading.Thread | None = None
+        self._closed = threading.Event()
+        self._pubsub = None
         self._listener_lock = threading.Lock()
         scripts = Redis.from_url(redis_url)
         self._bump = scripts.register_script(_BUMP_SCRIPT)  # each run by its hash (EVALSHA)
@@ -248,7 +253,7 @@ class RedisBoards:
     def listen(self) -> None:
         """Start (once per process) the thread that relays Redis announcements to this process's streams."""
         with self._listener_lock:
-            if self._listener is not None and self._listener.is_alive():
+            if self._closed.is_set() or (self._listener is not None and self._listener.is_alive()):
                 return
             subscribed = threading.Event()
             self._listener = threading.Thread(target=self._relay, args=(subscribed,), name="eventhub-board-relay",
@@ -256,12 +261,21 @@ class RedisBoards:
             self._listener.start()
             subscribed.wait(2)  # so the first stream of this process misses no change made right after it opens
 
+    def close(self) -> None:
+        """Stop relaying announcements (the app is shutting down); kept links are no longer used."""
+        self._closed.set()
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                self._pubsub.close()
+        if self._listener is not None:
+            self._listener.join(5)
+
     def _relay(self, subscribed: threading.Event) -> None:
-        while True:
+        while not self._closed.is_set():
             pubsub = None
             try:
                 connection = Redis.from_url(self.redis_url, socket_connect_timeout=2, health_check_interval=30)
-                pubsub = connection.pubsub()
+                pubsub = self._pubsub = connection.pubsub()
                 pubsub.subscribe(CHANNEL)
                 confirmed = pubsub.get_message(timeout=2)
                 if not confirmed or confirmed["type"] != "subscribe":
@@ -282,8 +296,9 @@ class RedisBoards:
                     event_id, version = str(notice["event"]), int(notice["version"])
                     self._learn(event_id, version)
                     self.notifier.announce(event_id, version)
-            except (RedisError, OSError, ValueError, KeyError) as error:
-                log.warning("board announcements interrupted (%s); resubscribing", type(error).__name__)
+            except (RedisError, OSError, ValueError, KeyError, AttributeError) as error:
+                if not self._closed.is_set():  # (closing it from `close` ends `listen` with one of these)
+                    log.warning("board announcements interrupted (%s); resubscribing", type(error).__name__)
             finally:
                 self._relaying.clear()
                 with self._versions_lock:
@@ -291,7 +306,7 @@ class RedisBoards:
                 if pubsub is not None:
                     with contextlib.suppress(RedisError, OSError):
                         pubsub.close()
-            threading.Event().wait(1)
+            self._closed.wait(1)
 
 
 def init_app(app) -> None:

@@ -123,7 +123,7 @@ class Board:
             db.session.commit()  # the hour's rewrite is armed before the vote is stored
         vote_id = new_id()
         link = {"question_id": question_id, "event_id": self.event_id, "voter": self.voter}
-        with statements() as connection:  # one row a statement: no transaction to begin or commit
+        with statements(writes=True) as connection:  # one row a statement: no transaction to begin or commit
             if adding:
                 added = _ADD_VOTE[connection.dialect.name].run(connection, id=vote_id, **link,
                                                                created_hour=rounded_to_hour(self.now)).rowcount
@@ -148,7 +148,7 @@ class Board:
 
     def _take_back(self, vote_id: str, added: int) -> None:
         if added:
-            with statements() as connection:
+            with statements(writes=True) as connection:
                 _DROP_VOTE.run(connection, id=vote_id)
             shared_board.announce({self.event_id})
 

@@ -98,6 +98,7 @@ def test_another_process_forgets_a_removed_link_through_redis(app, client, setti
         wait_for(lambda: other.get(f"/api/v1/ask/{gone}").status_code == 404, 2, "the other process to forget it")
     finally:
         other.application.extensions["eventhub_jobs"].close()
+        other.application.extensions["eventhub_boards"].close()
 
 
 @BOTH_STORES
