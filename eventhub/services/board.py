@@ -155,7 +155,6 @@ class RedisBoards:
         self._relaying = threading.Event()  # set while the subscription is confirmed and unbroken
         self._listener: threading.Thread | None = None
         self._closed = threading.Event()
-        self._pubsub = None
         self._listener_lock = threading.Lock()
         scripts = Redis.from_url(redis_url)
         self._bump = scripts.register_script(_BUMP_SCRIPT)  # each run by its hash (EVALSHA)
@@ -263,10 +262,7 @@ class RedisBoards:
 
     def close(self) -> None:
         """Stop relaying announcements (the app is shutting down); kept links are no longer used."""
-        self._closed.set()
-        if self._pubsub is not None:
-            with contextlib.suppress(RedisError, OSError):
-                self._pubsub.close()
+        self._closed.set()  # the relay sees it within a quarter of a second
         if self._listener is not None:
             self._listener.join(5)
 
@@ -275,7 +271,7 @@ class RedisBoards:
             pubsub = None
             try:
                 connection = Redis.from_url(self.redis_url, socket_connect_timeout=2, health_check_interval=30)
-                pubsub = self._pubsub = connection.pubsub()
+                pubsub = connection.pubsub()
                 pubsub.subscribe(CHANNEL)
                 confirmed = pubsub.get_message(timeout=2)
                 if not confirmed or confirmed["type"] != "subscribe":
@@ -286,8 +282,9 @@ class RedisBoards:
                     self.links.clear()
                 self._relaying.set()
                 subscribed.set()
-                for message in pubsub.listen():
-                    if message["type"] != "message":
+                while not self._closed.is_set():
+                    message = pubsub.get_message(timeout=0.25)  # (not `listen`: `close` must be seen)
+                    if message is None or message["type"] != "message":
                         continue
                     notice = json.loads(message["data"])
                     if notice.get("links"):
@@ -296,8 +293,8 @@ class RedisBoards:
                     event_id, version = str(notice["event"]), int(notice["version"])
                     self._learn(event_id, version)
                     self.notifier.announce(event_id, version)
-            except (RedisError, OSError, ValueError, KeyError, AttributeError) as error:
-                if not self._closed.is_set():  # (closing it from `close` ends `listen` with one of these)
+            except (RedisError, OSError, ValueError, KeyError) as error:
+                if not self._closed.is_set():
                     log.warning("board announcements interrupted (%s); resubscribing", type(error).__name__)
             finally:
                 self._relaying.clear()
