@@ -27,7 +27,7 @@ from eventhub.extensions import db, shared
 from eventhub.models import Attendee, Event, Occurrence, Question, QuestionKey
 from eventhub.services.board_snapshot import Snapshot, build_snapshot
 from eventhub.services.links import LinkCache
-from eventhub.services.rate_limit import limiter
+from eventhub.services.rate_limit import count_lua, limiter
 
 log = logging.getLogger(__name__)
 
@@ -36,23 +36,20 @@ SNAPSHOT_KEY = "eventhub:board:{event_id}:snapshot:{version}"
 CHANNEL = "eventhub:board-changed"
 SNAPSHOT_TTL_SECONDS = 600
 VERSION_TTL_SECONDS = 30 * 24 * 3600
-# The version goes up, and "board of event X changed, version V" goes out, in one step.
-_BUMP_SCRIPT = """
-local version = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-redis.call('PUBLISH', ARGV[2], '{"event":' .. ARGV[3] .. ',"version":' .. version .. '}')
-return version
-"""
-# A counted use (a vote against its link's hourly limit) and, if within the limit, the bump above: one step.
-_COUNT_AND_BUMP_SCRIPT = """
-local count = redis.call('INCRBY', KEYS[1], 1)
-redis.call('EXPIREAT', KEYS[1], ARGV[1])
-if count > tonumber(ARGV[2]) then return -1 end
-local version = redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('PUBLISH', ARGV[4], '{"event":' .. ARGV[5] .. ',"version":' .. version .. '}')
-return version
-"""
+
+
+def _bump_lua(key: str, ttl: str, channel: str, event: str) -> str:
+    """Lua (its arguments Lua expressions): the version goes up, and "board of event X changed, version V"
+    goes out, leaving the new version in `version`."""
+    notice = "'{\"event\":' .. " + event + " .. ',\"version\":' .. version .. '}'"
+    return (f"local version = redis.call('INCR', {key})\nredis.call('EXPIRE', {key}, {ttl})\n"
+            f"redis.call('PUBLISH', {channel}, {notice})\n")
+
+
+_BUMP_SCRIPT = _bump_lua("KEYS[1]", "ARGV[1]", "ARGV[2]", "ARGV[3]") + "return version\n"
+# A counted use (a vote against its link's hourly limit) and, if within the limit, the bump: one step.
+_COUNT_AND_BUMP_SCRIPT = (count_lua("KEYS[1]", "1", "ARGV[1]") + "if count > tonumber(ARGV[2]) then return -1 end\n"
+                          + _bump_lua("KEYS[2]", "ARGV[3]", "ARGV[4]", "ARGV[5]") + "return version\n")
 _PENDING = "eventhub_boards_changed"  # Session.info key: the events whose boards this transaction changes
 _PENDING_LINKS = "eventhub_links_changed"  # the events whose links or facts (services/links.py) it changes
 

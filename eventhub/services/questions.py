@@ -73,10 +73,17 @@ class Board:
         self.open = (reading and self._snapshot.open_at(self.now)) or facts.open_at(self.now)
         if not self.open and facts.key is not None:  # the first request after the close destroys the key
             close_window(self.event)
-        key = (facts.key or event_key(self.event_id)) if self.open else None
-        self.voter = voter_pseudonym(key, token) if key is not None else None
-        self.ask_key = rate_key(key, token, "ask") if key is not None else None
-        self.vote_key = rate_key(key, token, "vote") if key is not None else None
+        self._key = (facts.key or event_key(self.event_id)) if self.open else None
+        self.voter = voter_pseudonym(self._key, token) if self._key is not None else None
+
+    @property
+    def ask_key(self) -> str | None:
+        """The link's pseudonym for its asking limit (made only when it asks: a read needs none)."""
+        return rate_key(self._key, self.token, "ask") if self._key is not None else None
+
+    @property
+    def vote_key(self) -> str | None:
+        return rate_key(self._key, self.token, "vote") if self._key is not None else None
 
     @property
     def event(self) -> Event:
@@ -105,7 +112,7 @@ class Board:
 
     def vote(self, question_id: str) -> int:
         """Count this link's vote once, whatever it sends twice: the insert adds nothing for a pair already
-        there, or for a question not on this board. Two statements (see `autocommit`) on columns only."""
+        there, or for a question not on this board."""
         return self._change_vote(question_id, adding=True)
 
     def unvote(self, question_id: str) -> int:

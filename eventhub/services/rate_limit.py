@@ -16,12 +16,14 @@ from flask import current_app
 
 from eventhub.extensions import shared
 
-# Count and date the counter in one command: it expires at its window's end, the same instant for every key.
-_COUNT_SCRIPT = """
-local count = redis.call('INCRBY', KEYS[1], ARGV[1])
-redis.call('EXPIREAT', KEYS[1], ARGV[2])
-return count
-"""
+
+def count_lua(key: str, add: str, expires_at: str) -> str:
+    """Lua (its arguments Lua expressions) that counts `add` uses on the counter `key`, leaving the total in
+    `count`, and dates it to `expires_at`: its window's end, the same instant for every key of the window."""
+    return f"local count = redis.call('INCRBY', {key}, {add})\nredis.call('EXPIREAT', {key}, {expires_at})\n"
+
+
+_COUNT_SCRIPT = count_lua("KEYS[1]", "ARGV[1]", "ARGV[2]") + "return count\n"  # counted and dated in one command
 
 
 @dataclass(frozen=True)
