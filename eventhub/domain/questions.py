@@ -71,6 +71,11 @@ def rate_key(event_key: bytes, token: str, purpose: str) -> str:
     return hmac.new(event_key, f"rate:{purpose}:".encode() + token.encode(), hashlib.sha256).hexdigest()
 
 
+def questions_open(cancelled: bool, questions_close: datetime, now: datetime) -> bool:
+    """Questions and votes are taken from the invite until `questions_close`, unless the town hall is cancelled."""
+    return not cancelled and now < questions_close
+
+
 def rounded_to_hour(instant: datetime) -> datetime:
     return instant.replace(minute=0, second=0, microsecond=0)
 

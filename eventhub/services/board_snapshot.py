@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, select
 
 from eventhub.domain import zones
-from eventhub.domain.questions import BoardEntry, board_order
+from eventhub.domain.questions import BoardEntry, board_order, questions_open
 from eventhub.domain.statuses import ON_THE_BOARD, EventStatus
 from eventhub.extensions import statements
 from eventhub.models import Event, Occurrence, Question, Vote
@@ -37,7 +37,7 @@ class Snapshot:
     fragments: tuple[str, ...]  # each question's JSON up to its `"voted":` value
 
     def open_at(self, now: datetime) -> bool:
-        return not self.cancelled and now < self.questions_close
+        return questions_open(self.cancelled, self.questions_close, now)
 
     def to_json(self) -> str:
         return json.dumps({"event_id": self.event_id, "version": self.version, "event": self.event,

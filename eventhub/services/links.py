@@ -21,6 +21,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
+from eventhub.domain.questions import questions_open
 from eventhub.domain.statuses import EventStatus
 from eventhub.extensions import statements
 from eventhub.models import Attendee, Event, QuestionKey, hash_token
@@ -46,7 +47,7 @@ class EventFacts:
     key: bytes | None  # None until first made, and again once the window closed and it was destroyed
 
     def open_at(self, now: datetime) -> bool:
-        return not self.cancelled and now < self.questions_close
+        return questions_open(self.cancelled, self.questions_close, now)
 
 
 _LINK = Prepared(select(Attendee.id, Attendee.event_id).where(Attendee.token_hash == bindparam("token_hash"),

@@ -19,6 +19,7 @@ from eventhub.domain.errors import InvalidField
 from eventhub.domain.questions import (
     clean_answer,
     clean_question,
+    questions_open,
     rate_key,
     rounded_to_hour,
     similar_pairs,
@@ -195,7 +196,7 @@ _ADD_VOTE = {  # a second vote of a link adds nothing
 
 def window_open(event: Event, now: datetime) -> bool:
     """Open from the invite until `questions_close`; once over, the voter key is destroyed."""
-    if event.status == EventStatus.CANCELLED or now >= event.questions_close:
+    if not questions_open(event.status == EventStatus.CANCELLED, event.questions_close, now):
         if db.session.get(QuestionKey, event.id) is not None:  # a read, not a write, on each later request
             close_window(event)
         return False
