@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
+
 from eventhub.extensions import db, jobs
-from eventhub.models import Attendee
+from eventhub.models import Attendee, OutboxTask, TaskStatus, utcnow
 from eventhub.services.events import personal_token
 
 
@@ -42,3 +44,11 @@ def links(event_id: str) -> dict[str, str]:
     """Each attendee's personal link token by email, in the order of the emails."""
     attendees = db.session.query(Attendee).filter_by(event_id=event_id).order_by(Attendee.email)
     return {attendee.email: personal_token(attendee.id) for attendee in attendees}
+
+
+def retry_now(event_id: str) -> None:
+    """Make the town hall's waiting retries due now, so a test sets retry intervals far beyond its own
+    waits and decides itself when the retry runs, rather than racing a short interval."""
+    db.session.execute(update(OutboxTask).where(
+        OutboxTask.event_id == event_id, OutboxTask.status == TaskStatus.PENDING).values(due_at=utcnow()))
+    db.session.commit()

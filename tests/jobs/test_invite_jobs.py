@@ -3,7 +3,7 @@
 from rq import SimpleWorker
 
 from eventhub.extensions import jobs
-from tests.factories import create_town_hall, people
+from tests.factories import create_town_hall, people, retry_now
 
 
 def test_a_real_worker_sends_every_invite_and_the_job_reports_done(rq_settings, app, client, auth_headers, mail):
@@ -66,7 +66,7 @@ def test_a_connection_lost_mid_batch_leaves_the_unsent_as_sending_and_the_retry_
     from eventhub.gateways.mail import MailError, SmtpSender
     from eventhub.models import Delivery
 
-    app.config["INVITE_RETRY_INTERVALS"] = (2, 2)
+    app.config["INVITE_RETRY_INTERVALS"] = (600, 600)  # the retry comes only when the test makes it due
     accepted = []
     send_prepared = SmtpSender.send_prepared
 
@@ -80,7 +80,7 @@ def test_a_connection_lost_mid_batch_leaves_the_unsent_as_sending_and_the_retry_
     attendees = [{"email": f"p{n:02d}@example.com"} for n in range(30)]
     created = client.post("/api/v1/events", headers=auth_headers, json={
         "title": "All hands", "start": "2030-03-05T14:00:00Z", "attendees": attendees}).json
-    jobs.wait_local(timeout=0.5)  # the first attempt, not its retry
+    jobs.wait_local(timeout=30)  # the first attempt; its retry is ten minutes away
     with app.app_context():
         statuses = dict(db.session.execute(select(Delivery.status, func.count()).where(
             Delivery.event_id == created["id"]).group_by(Delivery.status)).all())
@@ -90,6 +90,9 @@ def test_a_connection_lost_mid_batch_leaves_the_unsent_as_sending_and_the_retry_
         "sent": 7, "failed": 0, "pending": 23}
 
     monkeypatch.setattr(SmtpSender, "send_prepared", send_prepared)
-    jobs.wait_local(timeout=10)  # the retry
+    with app.app_context():
+        retry_now(created["id"])
+        db.session.remove()
+    jobs.wait_local(timeout=30)  # the retry, now due
     received = sorted(item["to"][0] for item in mail.messages)
     assert received == sorted(a["email"] for a in attendees)  # the first seven once, the rest once

@@ -6,7 +6,7 @@ import pytest
 
 from eventhub.extensions import db, jobs
 from eventhub.models import Delivery
-from tests.factories import create_town_hall, people
+from tests.factories import create_town_hall, people, retry_now
 from tests.processes import SlowSink, mail_server_for, start_sink
 
 
@@ -65,7 +65,7 @@ def test_a_connection_lost_mid_batch_keeps_every_accepted_record_and_the_retry_s
 
     relay, controller = start_sink(delay=0.005)
     _use(app, relay, 3)
-    app.config["INVITE_RETRY_INTERVALS"] = (3, 3)
+    app.config["INVITE_RETRY_INTERVALS"] = (600, 600)  # the retry comes only when the test makes it due
     accepted, lock, lost = [], threading.Lock(), threading.Event()
     send_prepared = SmtpSender.send_prepared
 
@@ -82,13 +82,14 @@ def test_a_connection_lost_mid_batch_keeps_every_accepted_record_and_the_retry_s
     attendees = people(30)
     created = create_town_hall(client, auth_headers, title="All hands", attendees=attendees)
     try:
-        jobs.wait_local(timeout=2)  # the first attempt, not its retry
+        jobs.wait_local(timeout=30)  # the first attempt; its retry is ten minutes away
         sent = db.session.scalar(select(func.count()).select_from(Delivery).where(
             Delivery.event_id == created["id"], Delivery.status == "sent"))
         db.session.remove()
         assert lost.is_set() and sent == len(accepted) < 30  # every accepted message is recorded, only those
 
-        jobs.wait_local(timeout=15)  # the retry
+        retry_now(created["id"])
+        jobs.wait_local(timeout=30)  # the retry, now due
         assert relay.recipients("Invitation:") == Counter({a["email"]: 1 for a in attendees})
     finally:
         controller.stop()
