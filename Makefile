@@ -41,11 +41,10 @@ test-sqlite: $(VENV)/.test-installed
 test-postgres: $(VENV)/.test-installed
 	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -p no:cacheprovider
 
+# Both runs at once (PostgreSQL's output printed after SQLite's): each waits on servers and processes
+# for much of its time, so together they take little longer than one.
 test: $(VENV)/.test-installed services lint
-	@echo "== tests on SQLite =="
-	$(MAKE) --no-print-directory test-sqlite
-	@echo "== tests on PostgreSQL =="
-	$(MAKE) --no-print-directory test-postgres
+	bash scripts/test-both.sh $(BIN)/pytest $(TEST_POSTGRES_URL)
 
 bench: $(VENV)/.test-installed services
 	$(BIN)/python -m bench.run $(BENCH)
