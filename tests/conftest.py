@@ -4,6 +4,7 @@ an aiosmtpd server on loopback, and a live HTTP server for the browser tests."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -152,6 +153,19 @@ def organizer(app, organizer_password_hash):
 @pytest.fixture
 def auth_headers(organizer) -> dict:
     return {"Authorization": f"Bearer {organizer['token']}"}
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token a page's form carries."""
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def signed_in(client, organizer):
+    """The client signed in through the login form; yields the CSRF token its pages' forms carry."""
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"email": organizer["email"], "password": organizer["password"], "csrf_token": token})
+    return csrf_of(client.get("/events/new").get_data(as_text=True))
 
 
 class MailSink:

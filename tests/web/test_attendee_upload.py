@@ -18,18 +18,6 @@ TOWN_HALL = {"title": "All hands", "start": "2030-03-05T14:00:00Z", "timezone": 
              "attendees": [{"email": "ana@example.com", "name": "Ana", "group": "Manila"}]}
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-
-
-@pytest.fixture
-def signed_in(client, organizer):
-    """The client signed in through the login form; yields the CSRF token its pages' forms carry."""
-    token = _csrf(client.get("/login").get_data(as_text=True))
-    client.post("/login", data={"email": organizer["email"], "password": organizer["password"], "csrf_token": token})
-    return _csrf(client.get("/events/new").get_data(as_text=True))
-
-
 @pytest.fixture
 def town_hall(client, auth_headers, mail):
     """A town hall whose one invite (Ana's) is already sent; the sink is emptied after it."""

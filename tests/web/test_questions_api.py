@@ -224,3 +224,20 @@ def test_each_link_may_cast_three_hundred_votes_an_hour_and_no_other_link_is_slo
     limited = client.post(f"/api/v1/ask/{voter}/questions/{questions[300]}/vote")
     assert limited.status_code == 429 and limited.json["error"]["code"] == "rate_limited"
     assert client.post(f"/api/v1/ask/{other}/questions/{questions[300]}/vote").json == {"votes": 1}
+
+
+def test_a_link_used_in_a_browser_signed_in_as_the_organizer_neither_reads_nor_renews_that_sign_in(
+        client, auth_headers, signed_in):
+    """The attendee API is anonymous: an organizer's sign-in cookie sent with a link's requests is not opened,
+    and no answer sets a cookie or varies by one; the sign-in itself still works after."""
+    event, tokens = _make(client, auth_headers, people(2))
+    token = tokens["p0@example.com"]
+    asked = _ask(client, token)
+    answers = [asked, client.get(f"/api/v1/ask/{token}"),
+               client.post(f"/api/v1/ask/{token}/questions/{asked.json['id']}/vote"),
+               client.delete(f"/api/v1/ask/{token}/questions/{asked.json['id']}/vote")]
+    assert [answer.status_code for answer in answers] == [201, 200, 200, 200]
+    for answer in answers:
+        assert "Set-Cookie" not in answer.headers
+        assert "cookie" not in answer.headers.get("Vary", "").lower()
+    assert client.get(f"/events/{event['id']}").status_code == 200  # still signed in
