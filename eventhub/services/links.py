@@ -23,9 +23,9 @@ from sqlalchemy import bindparam, select
 
 from eventhub.domain.questions import questions_open
 from eventhub.domain.statuses import EventStatus
-from eventhub.extensions import statements
+from eventhub.extensions import db, statements
 from eventhub.models import Attendee, Event, QuestionKey, hash_token
-from eventhub.services.prepared import Prepared
+from eventhub.services.prepared import Prepared, driver_statements
 
 TTL_SECONDS = 60.0
 MAX_LINKS = 200_000  # beyond this the oldest entries go first: a process never holds more than this many links
@@ -77,8 +77,9 @@ class LinkCache:
         if usable and (kept := self._links.get(token_hash)) is not None and self._fresh(kept[1]):
             return kept[0]
         generation = self._generation
-        with statements() as connection:
-            row = _LINK.run(connection, token_hash=token_hash).first()
+        with driver_statements(db.engine) as run:
+            found = run.rows(_LINK, token_hash=token_hash)
+        row = found[0] if found else None
         if row is None:
             return None  # not kept: an attendee added later is found at once
         link = Link(row[0], row[1])

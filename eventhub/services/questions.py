@@ -26,10 +26,10 @@ from eventhub.domain.questions import (
     voter_pseudonym,
 )
 from eventhub.domain.statuses import MODERATOR_CHOICES, ON_THE_BOARD, EventStatus, QuestionStatus
-from eventhub.extensions import db, statements
+from eventhub.extensions import db
 from eventhub.models import Event, Question, QuestionKey, UTCDateTime, Vote, is_public_id, new_id, utcnow
 from eventhub.services import board as shared_board
-from eventhub.services.prepared import Prepared
+from eventhub.services.prepared import Prepared, driver_statements
 from eventhub.services.rate_limit import limiter
 from eventhub.services.storage_order import schedule_storage_reorder
 
@@ -131,13 +131,13 @@ class Board:
             db.session.commit()  # the hour's rewrite is armed before the vote is stored
         vote_id = new_id()
         link = {"question_id": question_id, "event_id": self.event_id, "voter": self.voter}
-        with statements(writes=True) as connection:  # one row a statement: no transaction to begin or commit
+        with driver_statements(db.engine, writes=True) as run:  # one row a statement: no transaction to begin
             if adding:
-                added = _ADD_VOTE[connection.dialect.name].run(connection, id=vote_id, **link,
-                                                               created_hour=rounded_to_hour(self.now)).rowcount
+                added = run.change(_ADD_VOTE[run.dialect.name], id=vote_id, **link,
+                                   created_hour=rounded_to_hour(self.now))
             else:
-                _TAKE_BACK_VOTE.run(connection, **link)
-            count, on_board = _COUNT_ON_BOARD.run(connection, question_id=question_id, event_id=self.event_id).one()
+                run.change(_TAKE_BACK_VOTE, **link)
+            [(count, on_board)] = run.rows(_COUNT_ON_BOARD, question_id=question_id, event_id=self.event_id)
         if not on_board:
             raise NotFound("no such question")  # (nothing was added: the insert adds only to a question on it)
         if not adding:
@@ -156,8 +156,8 @@ class Board:
 
     def _take_back(self, vote_id: str, added: int) -> None:
         if added:
-            with statements(writes=True) as connection:
-                _DROP_VOTE.run(connection, id=vote_id)
+            with driver_statements(db.engine, writes=True) as run:
+                run.change(_DROP_VOTE, id=vote_id)
             shared_board.announce({self.event_id})
 
     def my_votes(self) -> frozenset[str]:
@@ -165,9 +165,9 @@ class Board:
         if self.voter is None or not self.snapshot.question_ids:
             return frozenset()
         # By the event rather than an IN over every question on the board: one statement, whatever its size.
-        with statements() as connection:
-            voted = _VOTES_OF_VOTER.run(connection, voter=self.voter, event_id=self.event_id).scalars()
-            return frozenset(voted) & self.snapshot.question_ids
+        with driver_statements(db.engine) as run:
+            voted = run.rows(_VOTES_OF_VOTER, voter=self.voter, event_id=self.event_id)
+        return frozenset(question_id for (question_id,) in voted) & self.snapshot.question_ids
 
     def _require_open(self) -> None:
         if not self.open or self.voter is None:

@@ -1,13 +1,15 @@
 """A pooled connection the server dropped is found before use once it has been idle, and at worst costs the
-one request that met it: the pool is then renewed (`extensions.ping_idle_connections`, on a real PostgreSQL)."""
+one request that met it: the pool is then renewed (`extensions.ping_idle_connections`, on a real PostgreSQL),
+through SQLAlchemy and through the hot paths' driver statements (`services/prepared.py`) alike."""
 
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import String, bindparam, create_engine, func, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from eventhub.extensions import IDLE_PING_SECONDS, ping_idle_connections
+from eventhub.services.prepared import Prepared, driver_statements
 from tests.processes import PrivatePostgres
 
 
@@ -55,3 +57,37 @@ def test_a_connection_dropped_within_the_second_fails_one_use_and_the_pool_is_re
         _backend(engine)  # used again at once: not pinged (no round trip), so its statement meets the drop
     assert failed.value.connection_invalidated
     assert _backend(engine) != before
+
+
+_BACKEND_AND_MARKER = Prepared(select(func.pg_backend_pid(), bindparam("marker", type_=String)))
+
+
+def _driver_backend(engine, marker: str = "m") -> int:
+    with driver_statements(engine) as run:
+        [(pid, _)] = run.rows(_BACKEND_AND_MARKER, marker=marker)
+    return pid
+
+
+def test_the_hot_paths_driver_statements_meet_a_drop_as_sqlalchemy_would(postgres, engine):
+    """Statements run on the driver's cursor (a board read, a vote) fail on a dropped connection with
+    SQLAlchemy's OperationalError, marked invalidated (the service answers 503), their parameters hidden;
+    the next use gets a fresh connection."""
+    before = _driver_backend(engine)
+    _drop(postgres, before)
+    with pytest.raises(OperationalError) as failed:
+        _driver_backend(engine, marker="voter-pseudonym-123")
+    assert failed.value.connection_invalidated
+    assert "voter-pseudonym-123" not in str(failed.value)
+    assert _driver_backend(engine) != before
+
+
+def test_a_connection_lent_to_driver_statements_goes_back_to_the_pool_as_it_came(engine):
+    """Each statement there commits by itself; the connection is handed back with that switched off, so the
+    next transaction on it still rolls back."""
+    with driver_statements(engine, writes=True) as run:
+        run.rows(_BACKEND_AND_MARKER, marker="m")
+    with engine.connect() as connection:
+        connection.execute(text("CREATE TABLE kept_or_not (n int)"))
+        connection.rollback()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT to_regclass('kept_or_not')")).scalar() is None

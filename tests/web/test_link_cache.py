@@ -140,17 +140,17 @@ def test_a_link_read_while_its_event_is_forgotten_is_not_kept(app, client, town_
     event, tokens = town_hall
     token = tokens["p0@example.com"]
     cache = shared_board.boards().links
-    real = kept_links.statements
+    real = kept_links.driver_statements
 
-    def forgotten_meanwhile():
+    def forgotten_meanwhile(engine):
         cache.forget({event["id"]})  # a commit elsewhere, while this read is under way
-        return real()
+        return real(engine)
 
-    monkeypatch.setattr(kept_links, "statements", forgotten_meanwhile)
+    monkeypatch.setattr(kept_links, "driver_statements", forgotten_meanwhile)
     assert cache.link(token) is not None
-    monkeypatch.setattr(kept_links, "statements", real)
+    monkeypatch.setattr(kept_links, "driver_statements", real)
     reads = []
-    monkeypatch.setattr(kept_links, "statements", lambda: reads.append(1) or real())
+    monkeypatch.setattr(kept_links, "driver_statements", lambda engine: reads.append(1) or real(engine))
     cache.link(token)
     assert reads == [1]  # not kept: read from the database again
     cache.link(token)
