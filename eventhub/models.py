@@ -253,7 +253,8 @@ class Question(db.Model):
 
 class Vote(db.Model):
     __tablename__ = "votes"
-    __table_args__ = (UniqueConstraint("question_id", "voter"), {"sqlite_with_rowid": False})
+    # Voter first: a link's own votes (every board read) are one index seek; still one vote per link and question.
+    __table_args__ = (UniqueConstraint("voter", "question_id"), {"sqlite_with_rowid": False})
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     question_id: Mapped[str] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)

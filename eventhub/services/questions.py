@@ -164,9 +164,10 @@ class Board:
         """The questions on the board this link voted for: read per request, never stored or cached."""
         if self.voter is None or not self.snapshot.question_ids:
             return frozenset()
-        # By the event rather than an IN over every question on the board: one statement, whatever its size.
+        # A pseudonym is made with its own event's key, so its votes are that event's: one seek of the
+        # (voter, question) index, whatever the size of the board or of the table.
         with driver_statements(db.engine) as run:
-            voted = run.rows(_VOTES_OF_VOTER, voter=self.voter, event_id=self.event_id)
+            voted = run.rows(_VOTES_OF_VOTER, voter=self.voter)
         return frozenset(question_id for (question_id,) in voted) & self.snapshot.question_ids
 
     def _require_open(self) -> None:
@@ -175,8 +176,7 @@ class Board:
 
 
 # The statements every board request runs, built once (building one costs about as much as running it).
-_VOTES_OF_VOTER = Prepared(select(Vote.question_id).join(Question, Question.id == Vote.question_id).where(
-    Vote.voter == bindparam("voter"), Question.event_id == bindparam("event_id")))
+_VOTES_OF_VOTER = Prepared(select(Vote.question_id).where(Vote.voter == bindparam("voter")))
 _IS_ON_THE_BOARD = (  # the question asked about is on this event's board (its statuses written into the SQL)
     Question.id == bindparam("question_id"), Question.event_id == bindparam("event_id"),
     Question.merged_into.is_(None), Question.status.in_([literal_column(f"'{status}'") for status in ON_THE_BOARD]))
