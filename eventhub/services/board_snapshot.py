@@ -35,6 +35,7 @@ class Snapshot:
     question_ids: frozenset[str]
     order: tuple[str, ...]  # question ids in board order
     fragments: tuple[str, ...]  # each question's JSON up to its `"voted":` value
+    unvoted: str  # the questions' JSON as a link that voted for none sees them (most links)
 
     def open_at(self, now: datetime) -> bool:
         return questions_open(self.cancelled, self.questions_close, now)
@@ -58,7 +59,7 @@ def _snapshot(event_id: str, version: int, event: dict, questions_close: datetim
     fragments = tuple(json.dumps(q, separators=(",", ":"))[:-1] + ',"voted":' for q in questions)
     return Snapshot(event_id, version, hashlib.sha256(shared.encode()).hexdigest()[:32], event, questions_close,
                     cancelled, tuple(questions), frozenset(q["id"] for q in questions),
-                    tuple(q["id"] for q in questions), fragments)
+                    tuple(q["id"] for q in questions), fragments, ",".join(f + "false}" for f in fragments))
 
 
 def build_snapshot(event_id: str, version: int) -> Snapshot | None:

@@ -76,8 +76,9 @@ def board_answer_json(snapshot: Snapshot, is_open: bool, mine: frozenset[str]) -
     """`board_answer` as JSON, joined from the snapshot's prebuilt pieces (no per-request encoding of the board)."""
     event = json.dumps({**{k: snapshot.event[k] for k in ("title", "start", "questions_close")}, "open": is_open,
                         "moderation": snapshot.event["moderation"]}, separators=(",", ":"))
-    rows = ",".join(fragment + ("true}" if question_id in mine else "false}")
-                    for fragment, question_id in zip(snapshot.fragments, snapshot.order, strict=True))
+    rows = snapshot.unvoted if not mine else ",".join(
+        fragment + ("true}" if question_id in mine else "false}")
+        for fragment, question_id in zip(snapshot.fragments, snapshot.order, strict=True))
     return f'{{"event":{event},"questions":[{rows}]}}'
 
 
