@@ -295,6 +295,8 @@ def bench_database(name: str, database_url: str, folder: Path, baselines: dict, 
         if name == "sqlite":
             print(f"sqlite: fresh file; the app's connections have {sqlite_settings(app)}; gunicorn's worker "
                   f"timeout is its default (30 s)")
+        commit_us = figures[f"questions_{name}_commit_us"] = round(common.commit_cost_us(app), 1)
+        print(f"{name}: a committed one-row insert (a vote commits one) takes {commit_us:,.0f} us here")
         flask_rps = baselines.get("flask_rps")
         read_tokens = state["read_tokens"]
         offsets = {"ask": 0, "vote": 0, "board": 0, "board304": 0}

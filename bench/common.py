@@ -155,6 +155,23 @@ def delivered(app, event_id: str, kind: str | None = None) -> int:
             db.session.remove()
 
 
+def commit_cost_us(app, rows: int = 300) -> float:
+    """Microseconds per committed one-row insert on the app's database, each its own transaction, as a vote
+    is: on PostgreSQL mostly the flush of its write-ahead log, on SQLite (WAL, synchronous=NORMAL) an append."""
+    from eventhub.extensions import db
+
+    with app.app_context(), db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("CREATE TEMPORARY TABLE bench_commit_probe (n INTEGER)")
+        insert = "INSERT INTO bench_commit_probe (n) VALUES (%s)" if db.engine.dialect.name != "sqlite" else \
+            "INSERT INTO bench_commit_probe (n) VALUES (?)"
+        started = time.perf_counter()
+        for n in range(rows):
+            connection.exec_driver_sql(insert, (n,))
+        elapsed = time.perf_counter() - started
+        connection.exec_driver_sql("DROP TABLE bench_commit_probe")
+    return elapsed / rows * 1e6
+
+
 # ---------------------------------------------------------------- Redis
 
 
