@@ -65,13 +65,13 @@ def use_sqlite_write_ahead_log(engine: Engine) -> None:
         cursor.close()
 
 
-def statements(writes: bool = False):
-    """A pooled connection on which each statement commits by itself, for a `with` block: a database server is
-    spared the BEGIN and COMMIT round trips. For reads, and (`writes`) for writes of one statement each (a vote).
-    SQLite's driver begins no transaction for a read, so a read there is left as it is (changing the
-    connection's isolation costs a statement when it goes back to the pool)."""
+def statements():
+    """A pooled connection for reads through SQLAlchemy Core, for a `with` block, on which each statement
+    commits by itself: a database server is spared the BEGIN and COMMIT round trips. SQLite's driver begins
+    no transaction for a read, so a read there is left as it is (changing the connection's isolation costs a
+    statement when it goes back to the pool). The hottest statements use `services.prepared` instead."""
     connection = db.engine.connect()
-    if writes or connection.dialect.name != "sqlite":
+    if connection.dialect.name != "sqlite":
         connection.execution_options(isolation_level="AUTOCOMMIT")
     return connection
 
