@@ -9,15 +9,34 @@ set -uo pipefail
 pytest=$1
 postgres_url=$2
 shift 2
+sqlite_redis=${TEST_REDIS_URL:-redis://127.0.0.1:6379/14}
+postgres_redis=${TEST_POSTGRES_REDIS_URL:-redis://127.0.0.1:6379/13}
+if [ "$sqlite_redis" = "$postgres_redis" ]; then
+  echo "TEST_REDIS_URL and TEST_POSTGRES_REDIS_URL must name different Redis databases: each run empties its own" >&2
+  exit 2
+fi
 log=$(mktemp "${TMPDIR:-/tmp}/eventhub-postgres-tests.XXXXXX")
-trap 'rm -f "$log"; [ -n "${postgres_pid:-}" ] && kill "$postgres_pid" 2>/dev/null' EXIT
+postgres_pid=
 
-TEST_DATABASE_URL=$postgres_url TEST_REDIS_URL=${TEST_POSTGRES_REDIS_URL:-redis://127.0.0.1:6379/13} \
-  "$pytest" -p no:cacheprovider "$@" >"$log" 2>&1 &
+stop_postgres_run() {
+  # Interrupted: the background run gets Ctrl-C too (its own process group), so its fixtures stop the servers
+  # and processes they started before it exits.
+  if [ -n "$postgres_pid" ]; then
+    kill -INT -- -"$postgres_pid" 2>/dev/null
+    wait "$postgres_pid" 2>/dev/null
+  fi
+  rm -f "$log"
+}
+trap stop_postgres_run EXIT
+trap 'exit 130' INT TERM  # (then the EXIT trap above)
+
+set -m  # the background run in a process group of its own, where Ctrl-C is not ignored
+TEST_DATABASE_URL=$postgres_url TEST_REDIS_URL=$postgres_redis "$pytest" -p no:cacheprovider "$@" >"$log" 2>&1 &
 postgres_pid=$!
+set +m
 
 echo "== tests on SQLite =="
-TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/14} "$pytest" -p no:cacheprovider "$@"
+TEST_REDIS_URL=$sqlite_redis "$pytest" -p no:cacheprovider "$@"
 sqlite_status=$?
 
 wait "$postgres_pid"

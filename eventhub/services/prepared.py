@@ -10,8 +10,9 @@ gives them, so use it only for statements that return plain strings and numbers.
 
 What SQLAlchemy's `Connection` would do on a failure is kept: the driver's error is raised as SQLAlchemy's own
 (an `OperationalError` for a database that went away, which the service answers with 503), with the
-parameters hidden as the engine hides them; a connection the server dropped is thrown away, and so is the
-rest of the pool, which was opened before the drop.
+parameters hidden as the engine hides them; a connection the server dropped is thrown away, and the rest of
+the pool, opened before the drop, is replaced as it is next checked out. A connection whose switch
+could not be set back is thrown away, never lent again with each statement committing by itself.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ class DriverStatements:
         except self.dialect.loaded_dbapi.Error as error:
             dropped = self.dialect.is_disconnect(error, self._connection.dbapi_connection, cursor)
             if dropped:
-                self._connection.invalidate(error)
-                self.engine.dispose(close=False)  # the pool's other connections predate the drop too
+                # As SQLAlchemy's Connection does: this connection is thrown away, and the pool's others, opened
+                # before the drop, are replaced as they are next checked out.
+                self.engine.pool._invalidate(self._connection, error)
             raise DBAPIError.instance(sql, params, error, self.dialect.loaded_dbapi.Error, hide_parameters=True,
                                       connection_invalidated=dropped, dialect=self.dialect) from error
         finally:
@@ -94,9 +96,11 @@ def driver_statements(engine: Engine, writes: bool = False) -> Iterator[DriverSt
         yield DriverStatements(engine, connection)
     finally:
         if switched and connection.is_valid:
-            with contextlib.suppress(engine.dialect.loaded_dbapi.Error):
+            try:
                 if sqlite:
                     driver.isolation_level = isolation
                 else:
                     driver.autocommit = False
+            except engine.dialect.loaded_dbapi.Error as error:  # never lent again committing by itself
+                connection.invalidate(error)
         connection.close()

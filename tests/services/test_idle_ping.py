@@ -91,3 +91,26 @@ def test_a_connection_lent_to_driver_statements_goes_back_to_the_pool_as_it_came
         connection.rollback()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT to_regclass('kept_or_not')")).scalar() is None
+
+
+def test_a_drop_met_on_the_driver_path_renews_the_rest_of_the_pool(postgres):
+    """A server restart drops every pooled connection: after the one request that meets it, the others are
+    replaced before use rather than failing one request each."""
+    engine = create_engine(postgres.url, pool_size=2, max_overflow=0)
+    ping_idle_connections(engine)
+    try:
+        first, second = engine.raw_connection(), engine.raw_connection()
+        pids = []
+        for connection in (first, second):
+            with connection.driver_connection.cursor() as cursor:
+                pids.append(cursor.execute("SELECT pg_backend_pid()").fetchone()[0])
+            connection.driver_connection.rollback()
+        first.close()
+        second.close()
+        for pid in pids:
+            _drop(postgres, pid)
+        with pytest.raises(OperationalError):
+            _driver_backend(engine)
+        assert {_driver_backend(engine), _driver_backend(engine)}.isdisjoint(pids)
+    finally:
+        engine.dispose()
