@@ -95,10 +95,25 @@ def ask_to_stop(*_) -> None:
     StoppableWorker.stop_asked.set()
 
 
+_STOPS = {signal.SIGTERM, signal.SIGINT}
+
+
+def _hold_stops_over_fork() -> None:
+    # A stop that reached a child between the fork and the reset below would land in the parent's Python
+    # handler, which Python then drops (the handler is already the default by the time it would run): the
+    # scheduler lived on and its worker waited for it for ever. Held back, it is delivered after the reset.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+
+
+def _release_stops() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
+
+
 def _default_signals_in_child() -> None:
     # The scheduler and the work horse install their own handlers; until then a stop ends them.
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in _STOPS:
         signal.signal(signum, signal.SIG_DFL)
+    _release_stops()
 
 
 # RQ forks this process for the scheduler and for every job's work horse. A fork copies the locks the other
@@ -127,10 +142,11 @@ def sweep_forever(app, interval: float, stop: threading.Event) -> None:
 
 
 def main(argv: list[str]) -> int:
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in _STOPS:
         signal.signal(signum, ask_to_stop)
     os.register_at_fork(before=_quiet.acquire, after_in_parent=_quiet.release, after_in_child=_quiet.release)
-    os.register_at_fork(after_in_child=_default_signals_in_child)
+    os.register_at_fork(before=_hold_stops_over_fork, after_in_parent=_release_stops,
+                        after_in_child=_default_signals_in_child)
     app = create_app()
     redis_url = app.config.get("REDIS_URL")
     if not redis_url:
@@ -169,7 +185,7 @@ def main(argv: list[str]) -> int:
             except (RedisConnectionError, RedisTimeoutError) as error:
                 print(f"Redis is unreachable ({error}); trying again in 2 s", file=sys.stderr, flush=True)
             # RQ's handlers are gone with its worker: a stop asked for from here on is ours to honour.
-            for signum in (signal.SIGTERM, signal.SIGINT):
+            for signum in _STOPS:
                 signal.signal(signum, ask_to_stop)
             if burst or StoppableWorker.stop_asked.is_set():
                 return 0
