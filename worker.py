@@ -99,9 +99,9 @@ _STOPS = {signal.SIGTERM, signal.SIGINT}
 
 
 def _hold_stops_over_fork() -> None:
-    # A stop that reached a child between the fork and the reset below would land in the parent's Python
-    # handler, which Python then drops (the handler is already the default by the time it would run): the
-    # scheduler lived on and its worker waited for it for ever. Held back, it is delivered after the reset.
+    # A stop that reached a child between the fork and the reset below was caught by the parent's handler
+    # and then cleared by Python after the fork, so it was lost: the scheduler lived on and its worker waited
+    # for it for ever. Held back in the kernel instead, it is delivered after the reset and ends the child.
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
 
 

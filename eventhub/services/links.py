@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, select
 
 from eventhub.domain.questions import questions_open
 from eventhub.domain.statuses import EventStatus
-from eventhub.extensions import db, statements
+from eventhub.extensions import statements
 from eventhub.models import Attendee, Event, QuestionKey, hash_token
 from eventhub.services.prepared import Prepared, driver_statements
 
@@ -77,12 +77,11 @@ class LinkCache:
         if usable and (kept := self._links.get(token_hash)) is not None and self._fresh(kept[1]):
             return kept[0]
         generation = self._generation
-        with driver_statements(db.engine) as run:
+        with driver_statements() as run:
             found = run.rows(_LINK, token_hash=token_hash)
-        row = found[0] if found else None
-        if row is None:
+        if not found:
             return None  # not kept: an attendee added later is found at once
-        link = Link(row[0], row[1])
+        link = Link(*found[0])
         if usable:
             self._keep(self._links, token_hash, link, link.event_id, generation)
             if len(self._links) > self.max_links:

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
+from eventhub.extensions import db
+
 
 class Prepared:
     def __init__(self, statement):
@@ -79,10 +81,10 @@ class DriverStatements:
 
 
 @contextlib.contextmanager
-def driver_statements(engine: Engine, writes: bool = False) -> Iterator[DriverStatements]:
-    """A pooled connection on which each statement commits by itself, for a `with` block: a database server is
-    spared the BEGIN and COMMIT round trips. For reads, and (`writes`) for writes of one statement each (a vote).
-    SQLite's driver begins no transaction for a read, so a read there is left as it is."""
+def driver_statements(writes: bool = False, engine: Engine | None = None) -> Iterator[DriverStatements]:
+    """As `extensions.statements`, on the driver's cursor of a connection from the app's pool (or `engine`'s);
+    `writes` for writes of one statement each (a vote), which on SQLite also commit by themselves."""
+    engine = engine if engine is not None else db.engine
     connection = engine.raw_connection()
     driver = connection.driver_connection
     sqlite = engine.dialect.name == "sqlite"

@@ -131,7 +131,7 @@ class Board:
             db.session.commit()  # the hour's rewrite is armed before the vote is stored
         vote_id = new_id()
         link = {"question_id": question_id, "event_id": self.event_id, "voter": self.voter}
-        with driver_statements(db.engine, writes=True) as run:  # one row a statement: no transaction to begin
+        with driver_statements(writes=True) as run:  # one row a statement: no transaction to begin
             if adding:
                 added = run.change(_ADD_VOTE[run.dialect.name], id=vote_id, **link,
                                    created_hour=rounded_to_hour(self.now))
@@ -156,7 +156,7 @@ class Board:
 
     def _take_back(self, vote_id: str, added: int) -> None:
         if added:
-            with driver_statements(db.engine, writes=True) as run:
+            with driver_statements(writes=True) as run:
                 run.change(_DROP_VOTE, id=vote_id)
             shared_board.announce({self.event_id})
 
@@ -166,7 +166,7 @@ class Board:
             return frozenset()
         # A pseudonym is made with its own event's key, so its votes are that event's: one seek of the
         # (voter, question) index, whatever the size of the board or of the table.
-        with driver_statements(db.engine) as run:
+        with driver_statements() as run:
             voted = run.rows(_VOTES_OF_VOTER, voter=self.voter)
         return frozenset(question_id for (question_id,) in voted) & self.snapshot.question_ids
 

@@ -12,7 +12,7 @@ _ONE = Prepared(select(literal_column("1")))
 
 def test_a_write_on_the_driver_leaves_the_next_transaction_able_to_roll_back(app):
     for writes in (True, False):
-        with driver_statements(db.engine, writes=writes) as run:
+        with driver_statements(writes=writes) as run:
             assert run.rows(_ONE) == [(1,)]
         db.session.add(Organizer(email="kept-or-not@example.com", password_hash="x", token_hash="y"))
         db.session.flush()

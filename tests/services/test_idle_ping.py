@@ -63,7 +63,7 @@ _BACKEND_AND_MARKER = Prepared(select(func.pg_backend_pid(), bindparam("marker",
 
 
 def _driver_backend(engine, marker: str = "m") -> int:
-    with driver_statements(engine) as run:
+    with driver_statements(engine=engine) as run:
         [(pid, _)] = run.rows(_BACKEND_AND_MARKER, marker=marker)
     return pid
 
@@ -84,7 +84,7 @@ def test_the_hot_paths_driver_statements_meet_a_drop_as_sqlalchemy_would(postgre
 def test_a_connection_lent_to_driver_statements_goes_back_to_the_pool_as_it_came(engine):
     """Each statement there commits by itself; the connection is handed back with that switched off, so the
     next transaction on it still rolls back."""
-    with driver_statements(engine, writes=True) as run:
+    with driver_statements(writes=True, engine=engine) as run:
         run.rows(_BACKEND_AND_MARKER, marker="m")
     with engine.connect() as connection:
         connection.execute(text("CREATE TABLE kept_or_not (n int)"))

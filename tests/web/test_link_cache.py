@@ -142,15 +142,15 @@ def test_a_link_read_while_its_event_is_forgotten_is_not_kept(app, client, town_
     cache = shared_board.boards().links
     real = kept_links.driver_statements
 
-    def forgotten_meanwhile(engine):
+    def forgotten_meanwhile():
         cache.forget({event["id"]})  # a commit elsewhere, while this read is under way
-        return real(engine)
+        return real()
 
     monkeypatch.setattr(kept_links, "driver_statements", forgotten_meanwhile)
     assert cache.link(token) is not None
     monkeypatch.setattr(kept_links, "driver_statements", real)
     reads = []
-    monkeypatch.setattr(kept_links, "driver_statements", lambda engine: reads.append(1) or real(engine))
+    monkeypatch.setattr(kept_links, "driver_statements", lambda: reads.append(1) or real())
     cache.link(token)
     assert reads == [1]  # not kept: read from the database again
     cache.link(token)
