@@ -23,19 +23,19 @@ VOTE_COLUMNS = "id, question_id, voter, created_hour"
 
 
 def upgrade():
-    if op.get_bind().dialect.name == 'sqlite':
-        _rebuild_votes("voter, question_id")
-    else:
-        op.drop_constraint('votes_question_id_voter_key', 'votes', type_='unique')
-        op.create_unique_constraint('votes_voter_question_id_key', 'votes', ['voter', 'question_id'])
+    _make_votes_unique_by(['voter', 'question_id'], replacing=['question_id', 'voter'])
 
 
 def downgrade():
+    _make_votes_unique_by(['question_id', 'voter'], replacing=['voter', 'question_id'])
+
+
+def _make_votes_unique_by(columns: list[str], replacing: list[str]) -> None:
     if op.get_bind().dialect.name == 'sqlite':
-        _rebuild_votes("question_id, voter")
-    else:
-        op.drop_constraint('votes_voter_question_id_key', 'votes', type_='unique')
-        op.create_unique_constraint('votes_question_id_voter_key', 'votes', ['question_id', 'voter'])
+        _rebuild_votes(", ".join(columns))
+    else:  # PostgreSQL's own names for an unnamed UNIQUE: votes_<columns>_key
+        op.drop_constraint(f"votes_{'_'.join(replacing)}_key", 'votes', type_='unique')
+        op.create_unique_constraint(f"votes_{'_'.join(columns)}_key", 'votes', columns)
 
 
 def _rebuild_votes(unique: str) -> None:
