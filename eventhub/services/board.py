@@ -4,7 +4,8 @@ A board's snapshot (the event's title and times, its visible questions with coun
 in board order) is the same for every link of the event. It is kept under the event's id with a version:
 in Redis when `REDIS_URL` is set (so every web process shares it), in this process otherwise. Every commit
 that changes a question, a vote or the event bumps the version and announces "board of event X changed,
-version V" (Redis pub/sub, or the in-process notifier), which the live streams pass on.
+version V" (Redis pub/sub, at most once per quiet window of a busy board as `board_versions` explains; or the
+in-process notifier), which the live streams pass on.
 
 Nothing here is per link: no token, voter pseudonym or vote set is ever stored, keyed or published. A
 link's own `voted` flags are read per request by the caller and never kept.
@@ -26,59 +27,39 @@ from sqlalchemy.orm import Session
 from eventhub.extensions import db, shared
 from eventhub.models import Attendee, Event, Occurrence, Question, QuestionKey
 from eventhub.services.board_snapshot import Snapshot, build_snapshot
+from eventhub.services.board_versions import QUIET_MS, FollowUps, Notifier
 from eventhub.services.links import LinkCache
 from eventhub.services.rate_limit import count_lua, limiter
 
 log = logging.getLogger(__name__)
 
 VERSION_KEY = "eventhub:board:{event_id}:version"
+QUIET_KEY = "eventhub:board:{event_id}:quiet"  # set while a change was announced less than QUIET_MS ago
 SNAPSHOT_KEY = "eventhub:board:{event_id}:snapshot:{version}"
 CHANNEL = "eventhub:board-changed"
 SNAPSHOT_TTL_SECONDS = 600
 VERSION_TTL_SECONDS = 30 * 24 * 3600
 
 
-def _bump_lua(key: str, ttl: str, channel: str, event: str) -> str:
-    """Lua (its arguments Lua expressions): the version goes up, and "board of event X changed, version V"
-    goes out, leaving the new version in `version`."""
+def _bump_lua(key: str, quiet: str, ttl: str, channel: str, event: str) -> str:
+    """Lua (its arguments Lua expressions): the version goes up, leaving the new version in `version`; on a
+    board quiet for `QUIET_MS` "board of event X changed, version V" goes out (`board_versions` says how the
+    changes within the window reach every process)."""
     notice = "'{\"event\":' .. " + event + " .. ',\"version\":' .. version .. '}'"
     return (f"local version = redis.call('INCR', {key})\nredis.call('EXPIRE', {key}, {ttl})\n"
-            f"redis.call('PUBLISH', {channel}, {notice})\n")
+            f"if redis.call('SET', {quiet}, '1', 'PX', {QUIET_MS}, 'NX') then\n"
+            f"  redis.call('PUBLISH', {channel}, {notice})\nend\n")
 
 
-_BUMP_SCRIPT = _bump_lua("KEYS[1]", "ARGV[1]", "ARGV[2]", "ARGV[3]") + "return version\n"
+_BUMP_SCRIPT = _bump_lua("KEYS[1]", "KEYS[2]", "ARGV[1]", "ARGV[2]", "ARGV[3]") + "return version\n"
 # A counted use (a vote against its link's hourly limit) and, if within the limit, the bump: one step.
 _COUNT_AND_BUMP_SCRIPT = (count_lua("KEYS[1]", "1", "ARGV[1]") + "if count > tonumber(ARGV[2]) then return -1 end\n"
-                          + _bump_lua("KEYS[2]", "ARGV[3]", "ARGV[4]", "ARGV[5]") + "return version\n")
+                          + _bump_lua("KEYS[2]", "KEYS[3]", "ARGV[3]", "ARGV[4]", "ARGV[5]") + "return version\n")
 _PENDING = "eventhub_boards_changed"  # Session.info key: the events whose boards this transaction changes
 _PENDING_LINKS = "eventhub_links_changed"  # the events whose links or facts (services/links.py) it changes
 
 
 # ---------------------------------------------------------------- the stores
-
-
-class Notifier:
-    """This process's view of board versions: streams wait here for their event's next version."""
-
-    def __init__(self):
-        self._changed = threading.Condition()
-        self._latest: dict[str, int] = {}
-
-    def announce(self, event_id: str, version: int) -> None:
-        with self._changed:
-            if version > self._latest.get(event_id, -1):
-                self._latest[event_id] = version
-            self._changed.notify_all()
-
-    def latest(self, event_id: str) -> int | None:
-        return self._latest.get(event_id)
-
-    def wait_past(self, event_id: str, seen: int, timeout: float) -> int | None:
-        """The event's version once it is past `seen`, or None after `timeout` seconds."""
-        with self._changed:
-            if self._changed.wait_for(lambda: self._latest.get(event_id, -1) > seen, timeout):
-                return self._latest[event_id]
-        return None
 
 
 class InProcessBoards:
@@ -139,8 +120,9 @@ class RedisBoards:
     """Snapshots in Redis, shared by every web process; each process keeps the parsed current one.
 
     While this process's relay is subscribed to the announcements it also knows each board's version
-    without asking Redis (a version is read once, then kept current by the announcements); whenever the
-    subscription breaks, what it knew is forgotten and versions are read from Redis again."""
+    without asking Redis (a version is read once, then kept current by the announcements and the re-read
+    after each, `board_versions.FollowUps`); whenever the subscription breaks, what it knew is forgotten and
+    versions are read from Redis again."""
 
     def __init__(self, redis_url: str):
         self.redis_url = redis_url
@@ -149,6 +131,7 @@ class RedisBoards:
         self._local: dict[str, Snapshot] = {}
         self._versions: dict[str, int] = {}
         self._versions_lock = threading.Lock()
+        self._follow_ups = FollowUps()  # the versions to read again, for changes announced with no message
         self._relaying = threading.Event()  # set while the subscription is confirmed and unbroken
         self._listener: threading.Thread | None = None
         self._closed = threading.Event()
@@ -177,10 +160,16 @@ class RedisBoards:
             self._learn(event_id, version)
         return version
 
-    def _learn(self, event_id: str, version: int) -> None:
+    def _learn(self, event_id: str, version: int, again: bool = True) -> bool:
+        """Keep `version` if it is newer than what this process knew (True then), and read it again soon
+        (`again`): a change made within the board's quiet window after this one is announced by no message."""
         with self._versions_lock:  # versions only go up: an older read never hides a newer announcement
-            if version > self._versions.get(event_id, -1):
+            newer = version > self._versions.get(event_id, -1)
+            if newer:
                 self._versions[event_id] = version
+        if again:
+            self._follow_ups.book(event_id)
+        return newer
 
     def snapshot(self, event_id: str) -> Snapshot | None:
         if not self._relaying.is_set():
@@ -215,10 +204,11 @@ class RedisBoards:
     def bump(self, event_ids: set[str]) -> None:
         try:
             for event_id in event_ids:  # one round trip each: count up, keep, announce
-                version = self._bump(keys=[VERSION_KEY.format(event_id=event_id)],
+                version = self._bump(keys=[VERSION_KEY.format(event_id=event_id), QUIET_KEY.format(event_id=event_id)],
                                      args=[VERSION_TTL_SECONDS, CHANNEL, json.dumps(event_id)], client=self.connection)
-                if self._relaying.is_set():
-                    self._learn(event_id, int(version))  # this process reads its own change at once
+                if self._relaying.is_set():  # this process reads its own change at once, its streams too
+                    self._learn(event_id, int(version))
+                    self.notifier.announce(event_id, int(version))
         except RedisError as error:
             # The change is committed; boards read from Redis may lag until it answers again.
             log.warning("could not announce a board change (%s)", type(error).__name__)
@@ -229,12 +219,13 @@ class RedisBoards:
         RedisError if Redis does not answer (the use could not be counted)."""
         counter, ends = limiter.counter(key, window_seconds)
         version = int(self._count_and_bump(
-            keys=[counter, VERSION_KEY.format(event_id=event_id)],
+            keys=[counter, VERSION_KEY.format(event_id=event_id), QUIET_KEY.format(event_id=event_id)],
             args=[ends, limit, VERSION_TTL_SECONDS, CHANNEL, json.dumps(event_id)], client=self.connection))
         if version < 0:
             return False
         if self._relaying.is_set():
             self._learn(event_id, version)
+            self.notifier.announce(event_id, version)
         return True
 
     def forget_links(self, event_ids: set[str]) -> None:
@@ -257,6 +248,22 @@ class RedisBoards:
             self._listener.start()
             subscribed.wait(2)  # so the first stream of this process misses no change made right after it opens
 
+    def _heard(self, notice: dict) -> None:
+        if notice.get("links"):
+            self.links.forget([str(notice["event"])])
+            return
+        event_id, version = str(notice["event"]), int(notice["version"])
+        self._learn(event_id, version)
+        self.notifier.announce(event_id, version)
+
+    def _read_again(self, connection: Redis, event_id: str) -> None:
+        """A version read again after the quiet window (on the relay's own connection, outside any app):
+        a newer one is passed on as an announcement would be."""
+        version = int(connection.get(VERSION_KEY.format(event_id=event_id)) or 0)
+        if self._learn(event_id, version, again=False):  # unchanged: nothing more to catch
+            self._follow_ups.book(event_id)
+        self.notifier.announce(event_id, version)  # (a stream already told this version waits on)
+
     def close(self) -> None:
         """Stop relaying announcements (the app is shutting down); kept links are no longer used."""
         self._closed.set()  # the relay sees it within a quarter of a second
@@ -275,21 +282,17 @@ class RedisBoards:
                     raise RedisError("the subscription was not confirmed")
                 with self._versions_lock:  # from here on nothing is missed: what came before is read afresh
                     self._versions.clear()
+                    self._follow_ups.clear()
                     self._local.clear()  # (a Redis that restarted empty counts versions from 0 again)
                     self.links.clear()
                 self._relaying.set()
                 subscribed.set()
-                while not self._closed.is_set():
-                    message = pubsub.get_message(timeout=0.25)  # (not `listen`: `close` must be seen)
-                    if message is None or message["type"] != "message":
-                        continue
-                    notice = json.loads(message["data"])
-                    if notice.get("links"):
-                        self.links.forget([str(notice["event"])])
-                        continue
-                    event_id, version = str(notice["event"]), int(notice["version"])
-                    self._learn(event_id, version)
-                    self.notifier.announce(event_id, version)
+                while not self._closed.is_set():  # (not `listen`: `close` must be seen)
+                    message = pubsub.get_message(timeout=self._follow_ups.seconds_to_next(0.25))
+                    if message is not None and message["type"] == "message":
+                        self._heard(json.loads(message["data"]))
+                    for event_id in self._follow_ups.take_due():
+                        self._read_again(connection, event_id)
             except (RedisError, OSError, ValueError, KeyError) as error:
                 if not self._closed.is_set():
                     log.warning("board announcements interrupted (%s); resubscribing", type(error).__name__)
