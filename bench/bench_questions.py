@@ -15,6 +15,10 @@ every worker. Each server configuration then gets:
 4. 64 concurrent voters on one question: 64 threads with a link each, released by a barrier, each voting
    twice; the count on the board and in the database must be exactly 64.
 
+Each server configuration's ratios are against bare Flask (2 sync workers) measured just before and just
+after that configuration's runs (their mean): a shared machine's speed drifts over minutes, and a baseline
+from the start of the run made the same code read 0.49x one run and 0.79x the next.
+
 Every response status is counted (a `response` hook in the Lua script); a 5xx is explained from the
 server's log (gunicorn's `--capture-output`). Figures only, never part of the test run's pass/fail.
 Run alone with `python -m bench.run questions`; `BENCH_POSTGRES_URL` overrides the PostgreSQL database.
@@ -22,28 +26,23 @@ Run alone with `python -m bench.run questions`; `BENCH_POSTGRES_URL` overrides t
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
-import re
 import tempfile
-import threading
 import time
 import uuid
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench import common
-from bench.baselines import fmt_rate, load, load_tool, ratio_text, redis_url, serve_with_gunicorn
+from bench.baselines import flask_rps, fmt_rate, load, load_tool, ratio_text, redis_url, serve_with_gunicorn
+from bench.questions_clients import VOTERS, Announcements, ask_one, concurrent_voters, current_etags, server_errors
 from bench.wrk_scripts import lua_script, read_statuses, statuses_text
 
 ATTENDEES = 2_000
 QUESTIONS = 100  # gcd(ATTENDEES + 1, QUESTIONS) == 1, so the vote sequence repeats no (link, question) pair
 CONNECTIONS = 64
 SECONDS = 5
-VOTERS = 64
 POSTGRES_URL = "postgresql+psycopg://eventhub:eventhub@127.0.0.1:5432/eventhub_bench"
 SECRET_KEY = "bench-questions-secret"
 READ_VOTES = 500  # votes on the read-only board, so a link's own `voted` flags are there to find
@@ -188,100 +187,28 @@ def cleanup_redis(app, town_halls: list[tuple[str | None, list[str]]], windows: 
         connection.close()
 
 
-# ---------------------------------------------------------------- 64 concurrent voters on one question
-
-
-def concurrent_voters(base_url: str, tokens: list[str], question_id: str) -> tuple[Counter, int]:
-    """VOTERS threads, one link each, released together; each votes twice. Returns (statuses, board count)."""
-    parts = urlsplit(base_url)
-    barrier = threading.Barrier(VOTERS)
-    statuses: Counter = Counter()
-    lock = threading.Lock()
-
-    def voter(token: str):
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-        barrier.wait()
-        for _ in range(2):
-            try:
-                conn.request("POST", f"/api/v1/ask/{token}/questions/{question_id}/vote")
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException) as error:
-                status, conn = type(error).__name__, http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-            with lock:
-                statuses[status] += 1
-        conn.close()
-
-    threads = [threading.Thread(target=voter, args=(token,)) for token in tokens[:VOTERS]]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    try:
-        conn.request("GET", f"/api/v1/ask/{tokens[VOTERS]}")
-        board = json.loads(conn.getresponse().read())
-    finally:
-        conn.close()
-    votes = next((q["votes"] for q in board["questions"] if q["id"] == question_id), -1)
-    return statuses, votes
-
-
-def current_etags(base_url: str, tokens: list[str]) -> list[str]:
-    """Each link's board ETag, as its page would hold it after its last refresh."""
-    parts = urlsplit(base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    tags = []
-    try:
-        for token in tokens:
-            conn.request("GET", f"/api/v1/ask/{token}")
-            response = conn.getresponse()
-            response.read()
-            tags.append(response.headers.get("ETag") or "")
-            if response.will_close:
-                conn.close()
-                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    finally:
-        conn.close()
-    return tags
-
-
-def ask_one(base_url: str, token: str, text: str) -> str:
-    parts = urlsplit(base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    try:
-        conn.request("POST", f"/api/v1/ask/{token}/questions", body=json.dumps({"text": text}),
-                     headers={"Content-Type": "application/json"})
-        response = conn.getresponse()
-        body = response.read()
-    finally:
-        conn.close()
-    if response.status != 201:
-        raise RuntimeError(f"asking failed: {response.status} {body[:300]!r}")
-    return json.loads(body)["id"]
-
-
-# ---------------------------------------------------------------- server errors, from the server's own log
-
-
-def server_errors(log_path: Path) -> Counter:
-    """Unhandled errors and worker timeouts in the server's log, counted by where and the exception's last line."""
-    found: Counter = Counter()
-    if not log_path.exists():
-        return found
-    text = log_path.read_text(errors="replace")
-    for block in re.split(r"(?=^\S.*unhandled error on )", text, flags=re.M)[1:]:
-        where = re.search(r"unhandled error on (\S+ \S+)", block).group(1)
-        last = [line for line in block.split("\n")[1:] if re.match(r"^[\w.]+(Error|Exception|Timeout)\b", line)]
-        found[f"{where}: {last[-1][:200] if last else 'see the log'}"] += 1
-    timeouts = len(re.findall(r"WORKER TIMEOUT", text))
-    if timeouts:
-        found["gunicorn WORKER TIMEOUT (a worker killed mid-request)"] += timeouts
-    return found
-
-
 # ---------------------------------------------------------------- the benchmark
+
+
+class BareFlaskAround:
+    """Bare Flask measured just before a server configuration's runs and again just after (`after()` gives
+    their mean): on a shared machine the speed drifts over minutes, so each ratio is against the baseline
+    of its own minutes rather than the run's first one. Falls back to the run's baseline if one fails."""
+
+    def __init__(self, baselines: dict):
+        self.baselines = baselines
+        self.before = self._measure()
+
+    def _measure(self) -> float | None:
+        try:
+            return flask_rps(CONNECTIONS, SECONDS)["flask_rps"]
+        except Exception as error:  # the run's own baseline stands in
+            print(f"  bare flask not measured again ({type(error).__name__}: {error})")
+            return None
+
+    def after(self) -> float | None:
+        measured = [rps for rps in (self.before, self._measure()) if rps]
+        return sum(measured) / len(measured) if measured else self.baselines.get("flask_rps")
 
 
 def bench_database(name: str, database_url: str, folder: Path, baselines: dict, figures: dict) -> None:
@@ -297,7 +224,6 @@ def bench_database(name: str, database_url: str, folder: Path, baselines: dict, 
                   f"timeout is its default (30 s)")
         commit_us = figures[f"questions_{name}_commit_us"] = round(common.commit_cost_us(app), 1)
         print(f"{name}: a committed one-row insert (a vote commits one) takes {commit_us:,.0f} us here")
-        flask_rps = baselines.get("flask_rps")
         read_tokens = state["read_tokens"]
         offsets = {"ask": 0, "vote": 0, "board": 0, "board304": 0}
         for label, worker_class, workers, threads in SERVERS:
@@ -305,6 +231,7 @@ def bench_database(name: str, database_url: str, folder: Path, baselines: dict, 
             env = {key: str(value) for key, value in settings.items()}
             env["GUNICORN_CMD_ARGS"] = f"--threads {threads} --error-logfile {log_path} --capture-output"
             line, results = [], {}
+            around = BareFlaskAround(baselines)  # bare Flask measured again next to this configuration
             with serve_with_gunicorn("wsgi:app", env=env, workers=workers, worker_class=worker_class,
                                      ready_path="/api/v1/ask/none") as base_url:
                 etags = current_etags(base_url, read_tokens)
@@ -313,21 +240,26 @@ def bench_database(name: str, database_url: str, folder: Path, baselines: dict, 
                     reading = kind.startswith("board")
                     script = lua_script(kind, read_tokens if reading else tokens, questions, offsets[kind],
                                         str(statuses_file), etags if kind == "board304" else None)
+                    heard = Announcements(redis_url(), {state["event_id"]}) if kind == "vote" else None
                     results[kind] = load(f"{base_url}/", CONNECTIONS, SECONDS, method="GET" if reading else "POST",
                                          headers={} if reading else {"Content-Type": "application/json"},
                                          lua_script=script)
+                    if heard is not None:
+                        results[kind]["announcements"] = heard.close()
                     results[kind]["statuses"] = read_statuses(statuses_file)
                     offsets[kind] += (results[kind]["requests"] or 0) + 1000
                 target = ask_one(base_url, tokens[VOTERS + 1], f"One question for {VOTERS} voters ({label})?")
                 voter_statuses, board_votes = concurrent_voters(base_url, tokens, target)
+            bare_rps = around.after()
             stored_votes = db_vote_count(app, target)
             windows.add(int(time.time()) // 3600)
 
             key = f"questions_{name}_{worker_class}{workers}"
+            figures[f"{key}_bare_flask_rps"] = round(bare_rps or 0, 1)
             for kind in KINDS:
                 result = results[kind]
                 non_2xx = sum(c for s, c in result["statuses"].items() if not 200 <= s < 300 and s != 304)
-                ratio = ratio_text(result["rps"], flask_rps, "bare flask")
+                ratio = ratio_text(result["rps"], bare_rps, "bare flask")
                 line.append(f"{kind} {fmt_rate(result['rps'])} req/s ({ratio}), p99 {result['p99_ms']:.0f} ms")
                 print(f"  {name} {label}, {kind}: {result['requests']:,} requests over {CONNECTIONS} connections, "
                       f"statuses {statuses_text(result['statuses'])}; non-2xx {non_2xx:,}; wrk socket errors and "
@@ -336,6 +268,10 @@ def bench_database(name: str, database_url: str, folder: Path, baselines: dict, 
                 figures[f"{key}_{kind}_rps"] = round(result["rps"], 1)
                 figures[f"{key}_{kind}_p99_ms"] = round(result["p99_ms"], 1)
                 figures[f"{key}_{kind}_non_2xx"] = non_2xx
+                if "announcements" in result:  # what every web process's relay had to read for these votes
+                    figures[f"{key}_{kind}_announcements"] = result["announcements"]
+                    line.append(f"{result['announcements']:,} board announcements on Redis for "
+                                f"{result['requests']:,} votes")
                 if kind == "board304":
                     answered = sum(result["statuses"].values()) or 1
                     rate = result["statuses"].get(304, 0) / answered
@@ -353,7 +289,8 @@ def bench_database(name: str, database_url: str, folder: Path, baselines: dict, 
             figures[f"{key}_server_errors"] = sum(errors.values())
             line.append(f"{VOTERS} concurrent voters: " + (f"{VOTERS}/{VOTERS} OK" if exact else
                                                            f"{board_votes}/{VOTERS} board, {stored_votes} db"))
-            print(f"questions {name} ({label}): " + "; ".join(line))
+            print(f"questions {name} ({label}, against bare flask {fmt_rate(bare_rps or 0)} req/s measured just "
+                  f"before and after it): " + "; ".join(line))
     finally:
         cleanup_redis(state.get("app"), [(state.get("event_id"), state.get("tokens", [])),
                                          (state.get("read_event_id"), state.get("read_tokens", []))],
