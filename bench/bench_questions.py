@@ -240,7 +240,7 @@ def bench_database(name: str, database_url: str, folder: Path, baselines: dict, 
                     reading = kind.startswith("board")
                     script = lua_script(kind, read_tokens if reading else tokens, questions, offsets[kind],
                                         str(statuses_file), etags if kind == "board304" else None)
-                    heard = Announcements(redis_url(), {state["event_id"]}) if kind == "vote" else None
+                    heard = Announcements(redis_url()) if kind == "vote" else None
                     results[kind] = load(f"{base_url}/", CONNECTIONS, SECONDS, method="GET" if reading else "POST",
                                          headers={} if reading else {"Content-Type": "application/json"},
                                          lua_script=script)

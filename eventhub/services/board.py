@@ -160,15 +160,17 @@ class RedisBoards:
             self._learn(event_id, version)
         return version
 
-    def _learn(self, event_id: str, version: int, again: bool = True) -> bool:
-        """Keep `version` if it is newer than what this process knew (True then), and read it again soon
-        (`again`): a change made within the board's quiet window after this one is announced by no message."""
+    def _learn(self, event_id: str, version: int, read_again: bool = True) -> bool:
+        """This process knows `version` (from a message, its own change or a read): kept if newer (True then),
+        passed to its streams, and read again soon (`read_again`), since a change made within the board's
+        quiet window after this one is announced by no message."""
         with self._versions_lock:  # versions only go up: an older read never hides a newer announcement
             newer = version > self._versions.get(event_id, -1)
             if newer:
                 self._versions[event_id] = version
-        if again:
+        if read_again:
             self._follow_ups.book(event_id)
+        self.notifier.announce(event_id, version)  # (a stream already told this version waits on)
         return newer
 
     def snapshot(self, event_id: str) -> Snapshot | None:
@@ -208,7 +210,6 @@ class RedisBoards:
                                      args=[VERSION_TTL_SECONDS, CHANNEL, json.dumps(event_id)], client=self.connection)
                 if self._relaying.is_set():  # this process reads its own change at once, its streams too
                     self._learn(event_id, int(version))
-                    self.notifier.announce(event_id, int(version))
         except RedisError as error:
             # The change is committed; boards read from Redis may lag until it answers again.
             log.warning("could not announce a board change (%s)", type(error).__name__)
@@ -225,7 +226,6 @@ class RedisBoards:
             return False
         if self._relaying.is_set():
             self._learn(event_id, version)
-            self.notifier.announce(event_id, version)
         return True
 
     def forget_links(self, event_ids: set[str]) -> None:
@@ -252,17 +252,14 @@ class RedisBoards:
         if notice.get("links"):
             self.links.forget([str(notice["event"])])
             return
-        event_id, version = str(notice["event"]), int(notice["version"])
-        self._learn(event_id, version)
-        self.notifier.announce(event_id, version)
+        self._learn(str(notice["event"]), int(notice["version"]))
 
     def _read_again(self, connection: Redis, event_id: str) -> None:
         """A version read again after the quiet window (on the relay's own connection, outside any app):
         a newer one is passed on as an announcement would be."""
         version = int(connection.get(VERSION_KEY.format(event_id=event_id)) or 0)
-        if self._learn(event_id, version, again=False):  # unchanged: nothing more to catch
+        if self._learn(event_id, version, read_again=False):  # unchanged: nothing more to catch
             self._follow_ups.book(event_id)
-        self.notifier.announce(event_id, version)  # (a stream already told this version waits on)
 
     def close(self) -> None:
         """Stop relaying announcements (the app is shutting down); kept links are no longer used."""
