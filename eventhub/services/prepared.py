@@ -36,7 +36,10 @@ class Prepared:
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             form = self.statement.compile(dialect=dialect)
-            processors = {name: bind.type.bind_processor(dialect) for name, bind in form.binds.items()}
+            # Each type as this dialect stores it, as SQLAlchemy's own execution does (a bare generic DateTime
+            # would leave the value to sqlite3, whose text form compares differently with the ORM's).
+            processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                          for name, bind in form.binds.items()}
             order = tuple(form.positiontup) if form.positional else None
             compiled = self._compiled[dialect.name] = (form.string, order, processors)
         sql, order, processors = compiled
