@@ -154,12 +154,12 @@ def db_vote_count(app, question_id: str) -> int:
 
 
 def cleanup_redis(app, town_halls: list[tuple[str | None, list[str]]], windows: set[int], queue_name: str) -> None:
-    """This run's rate-limit counters (by the links' pseudonyms), its boards' snapshots and versions, and its
+    """This run's ask counters (by the links' pseudonyms), its boards' snapshots and versions, and its
     queue; nothing else in the bench Redis. Key names are the owning modules' own."""
     from redis import Redis
     from rq import Queue
 
-    from eventhub.domain.questions import RATE_PURPOSES, rate_key
+    from eventhub.domain.questions import rate_key
     from eventhub.extensions import db
     from eventhub.models import QuestionKey
     from eventhub.services.board import VERSION_KEY
@@ -178,8 +178,8 @@ def cleanup_redis(app, town_halls: list[tuple[str | None, list[str]]], windows: 
             board = VERSION_KEY.format(event_id=event_id).rsplit(":", 1)[0]  # its version and snapshots
             names = list(connection.scan_iter(match=f"{board}:*", count=1000))
             if key is not None:
-                names += [counter_name(f"{purpose}:{rate_key(key, token, purpose)}", RATE_WINDOW_SECONDS, window)
-                          for token in tokens for purpose in RATE_PURPOSES for window in windows]
+                names += [counter_name(f"ask:{rate_key(key, token, 'ask')}", RATE_WINDOW_SECONDS, window)
+                          for token in tokens for window in windows]  # (votes are counted in the database)
             for i in range(0, len(names), 1000):
                 connection.delete(*names[i:i + 1000])
         common.cleanup_redis(connection, Queue(queue_name, connection=connection))

@@ -262,6 +262,23 @@ class Vote(db.Model):
     created_hour: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class VoteCounter(db.Model):
+    """How many votes one link cast in one hour of the clock, against its hourly limit: counted with the vote
+    itself, so the limit needs no second store. The link is named by its own pseudonym for the limit (made with
+    the event's key, like the voter's, but unrelated to it); the rows of past hours are deleted once an hour
+    and the event's rows with its key when the questions close."""
+
+    __tablename__ = "vote_counters"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    # No foreign key: its check would lock the event's row on each link's first vote of the hour, one row that
+    # every voter of a town hall shares (PostgreSQL). The rows go with the key at the close, or with their hour.
+    event_id: Mapped[str] = mapped_column(String(32), index=True)
+    uses: Mapped[int] = mapped_column(Integer)
+
+
 class Summary(db.Model):
     """The follow-up of a town hall: the organizer's notes and action items, sent once to every attendee."""
 

@@ -27,9 +27,8 @@ from sqlalchemy.orm import Session
 from eventhub.extensions import db, shared
 from eventhub.models import Attendee, Event, Occurrence, Question, QuestionKey
 from eventhub.services.board_snapshot import Snapshot, build_snapshot
-from eventhub.services.board_versions import QUIET_MS, FollowUps, Notifier
+from eventhub.services.board_versions import QUIET_MS, FollowUps, Notifier, PendingBumps
 from eventhub.services.links import LinkCache
-from eventhub.services.rate_limit import count_lua, limiter
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +51,6 @@ def _bump_lua(key: str, quiet: str, ttl: str, channel: str, event: str) -> str:
 
 
 _BUMP_SCRIPT = _bump_lua("KEYS[1]", "KEYS[2]", "ARGV[1]", "ARGV[2]", "ARGV[3]") + "return version\n"
-# A counted use (a vote against its link's hourly limit) and, if within the limit, the bump: one step.
-_COUNT_AND_BUMP_SCRIPT = (count_lua("KEYS[1]", "1", "ARGV[1]") + "if count > tonumber(ARGV[2]) then return -1 end\n"
-                          + _bump_lua("KEYS[2]", "KEYS[3]", "ARGV[3]", "ARGV[4]", "ARGV[5]") + "return version\n")
 _PENDING = "eventhub_boards_changed"  # Session.info key: the events whose boards this transaction changes
 _PENDING_LINKS = "eventhub_links_changed"  # the events whose links or facts (services/links.py) it changes
 
@@ -102,12 +98,9 @@ class InProcessBoards:
                 self._snapshots.pop(event_id, None)
             self.notifier.announce(event_id, version)
 
-    def bump_within_limit(self, event_id: str, key: str, limit: int, window_seconds: int) -> bool:
-        """Count one use of the rate-limit `key`; within `limit`, bump the event's board too. False if past it."""
-        if not limiter.allow(key, limit, window_seconds):
-            return False
-        self.bump({event_id})
-        return True
+    def bump_soon(self, event_ids: set[str]) -> None:
+        """In one process a bump costs nothing to share: done at once."""
+        self.bump(event_ids)
 
     def forget_links(self, event_ids: set[str]) -> None:
         self.links.forget(event_ids)
@@ -136,9 +129,10 @@ class RedisBoards:
         self._listener: threading.Thread | None = None
         self._closed = threading.Event()
         self._listener_lock = threading.Lock()
-        scripts = Redis.from_url(redis_url)
-        self._bump = scripts.register_script(_BUMP_SCRIPT)  # each run by its hash (EVALSHA)
-        self._count_and_bump = scripts.register_script(_COUNT_AND_BUMP_SCRIPT)
+        # Bumps use a client of their own: `PendingBumps` runs them outside any app, on its own thread.
+        self._redis = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=10)
+        self._bump = self._redis.register_script(_BUMP_SCRIPT)  # each run by its hash (EVALSHA)
+        self._pending = PendingBumps(self.bump)
 
     @property
     def connection(self):
@@ -152,6 +146,7 @@ class RedisBoards:
         return self._relaying.is_set()
 
     def version(self, event_id: str) -> int:
+        self._pending.settle(event_id)  # this process's own committed changes first
         relaying = self._relaying.is_set()
         if relaying and (known := self._versions.get(event_id)) is not None:
             return known
@@ -207,26 +202,16 @@ class RedisBoards:
         try:
             for event_id in event_ids:  # one round trip each: count up, keep, announce
                 version = self._bump(keys=[VERSION_KEY.format(event_id=event_id), QUIET_KEY.format(event_id=event_id)],
-                                     args=[VERSION_TTL_SECONDS, CHANNEL, json.dumps(event_id)], client=self.connection)
+                                     args=[VERSION_TTL_SECONDS, CHANNEL, json.dumps(event_id)])
                 if self._relaying.is_set():  # this process reads its own change at once, its streams too
                     self._learn(event_id, int(version))
         except RedisError as error:
             # The change is committed; boards read from Redis may lag until it answers again.
             log.warning("could not announce a board change (%s)", type(error).__name__)
 
-    def bump_within_limit(self, event_id: str, key: str, limit: int, window_seconds: int) -> bool:
-        """Count one use of the rate-limit `key` (as `rate_limit.limiter` does) and, within `limit`, bump and
-        announce the event's board: one round trip. False if past the limit (nothing bumped). Raises
-        RedisError if Redis does not answer (the use could not be counted)."""
-        counter, ends = limiter.counter(key, window_seconds)
-        version = int(self._count_and_bump(
-            keys=[counter, VERSION_KEY.format(event_id=event_id), QUIET_KEY.format(event_id=event_id)],
-            args=[ends, limit, VERSION_TTL_SECONDS, CHANNEL, json.dumps(event_id)], client=self.connection))
-        if version < 0:
-            return False
-        if self._relaying.is_set():
-            self._learn(event_id, version)
-        return True
+    def bump_soon(self, event_ids: set[str]) -> None:
+        """Bump the boards shortly, in one round trip with their other changes meanwhile (`PendingBumps`)."""
+        self._pending.add(event_ids)
 
     def forget_links(self, event_ids: set[str]) -> None:
         """Forget the events' links here, and tell every other process to (each entry expires anyway)."""
@@ -264,6 +249,7 @@ class RedisBoards:
     def close(self) -> None:
         """Stop relaying announcements (the app is shutting down); kept links are no longer used."""
         self._closed.set()  # the relay sees it within a quarter of a second
+        self._pending.close()
         if self._listener is not None:
             self._listener.join(5)
 
@@ -324,14 +310,11 @@ def links_changed(event_id: str, session: Session | None = None) -> None:
     (session or db.session()).info.setdefault(_PENDING_LINKS, set()).add(event_id)
 
 
-def announce(event_ids: set[str]) -> None:
-    """The events' boards changed by writes already committed outside the session (a vote): bump them now."""
-    boards().bump(event_ids)
-
-
-def announce_within_limit(event_id: str, key: str, limit: int, window_seconds: int) -> bool:
-    """Count one use of the rate-limit `key` and, if within `limit`, announce the event's board changed."""
-    return boards().bump_within_limit(event_id, key, limit, window_seconds)
+def announce_soon(event_ids: set[str]) -> None:
+    """The events' boards changed by writes already committed outside the session (a vote): bumped within a
+    moment, shared with the board's other changes meanwhile; this process's own reads wait for it
+    (`board_versions.PendingBumps`)."""
+    boards().bump_soon(event_ids)
 
 
 def changed(event_id: str, session: Session | None = None) -> None:

@@ -9,7 +9,10 @@ missed one (the cache is then emptied, and not used until they are back). An ent
 read again anyway, so an announcement that never arrived cannot keep one stale for long.
 
 What is kept: a token's hash with its attendee's id and event, and per event its times, moderation and voter
-key (the key the database holds until the window closes, forgotten with it). No token, pseudonym or vote.
+key (the key the database holds until the window closes, forgotten with it). No token is kept. A link's own
+votes are kept only as of one version of its board: every vote or vote taken back raises that version, so
+until it moves the link's votes cannot have changed, and a quiet board's refresh needs no query; the entries
+go as soon as the board moves on, and with the event's other entries (its key destroyed at the close too).
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ class LinkCache:
         self._forgotten_at: dict[str, int] = {}  # event id -> the generation it was last forgotten in
         self._links: dict[str, tuple[Link, float]] = {}  # token hash -> (link, when read)
         self._facts: dict[str, tuple[EventFacts, float]] = {}  # event id -> (facts, when read)
+        # event id -> (board version, voter pseudonym -> the questions it voted for at that version)
+        self._voted: dict[str, tuple[int, dict[str, frozenset[str]]]] = {}
 
     def link(self, token: str, usable: bool = True) -> Link | None:
         """The link's attendee and event, or None (no such link, or its attendee was taken off the list)."""
@@ -104,6 +109,28 @@ class LinkCache:
             self._keep(self._facts, event_id, facts, event_id, generation)
         return facts
 
+    def voted(self, event_id: str, version: int, voter: str) -> frozenset[str] | None:
+        """The questions `voter` voted for as of the board's `version`, if this process read them at it."""
+        kept = self._voted.get(event_id)
+        return kept[1].get(voter) if kept is not None and kept[0] == version else None
+
+    def keep_voted(self, event_id: str, version: int, voter: str, voted: frozenset[str], generation: int) -> None:
+        """Keep what a read that began at `generation` found `voter` voted for at `version` (older versions go)."""
+        with self._lock:
+            newest_forget = max(self._forgotten_at.get(event_id, 0), self._forgotten_at.get("", 0))
+            kept = self._voted.get(event_id)
+            if generation < newest_forget or (kept is not None and kept[0] > version):
+                return
+            if kept is None or kept[0] < version:
+                kept = self._voted[event_id] = (version, {})
+            if len(kept[1]) < self.max_links:
+                kept[1][voter] = voted
+
+    @property
+    def generation(self) -> int:
+        """Taken before a read whose answer is kept: a forgetting that happens meanwhile refuses it."""
+        return self._generation
+
     def forget(self, event_ids) -> None:
         """The events' links and facts may have changed: read them again next time."""
         with self._lock:
@@ -111,6 +138,7 @@ class LinkCache:
             for event_id in event_ids:
                 self._forgotten_at[event_id] = self._generation
                 self._facts.pop(event_id, None)
+                self._voted.pop(event_id, None)
                 for token_hash in [h for h, (link, _) in self._links.items() if link.event_id == event_id]:
                     self._links.pop(token_hash, None)
 
@@ -122,6 +150,7 @@ class LinkCache:
             self._forgotten_at[""] = self._generation  # every read begun before this is refused
             self._links.clear()
             self._facts.clear()
+            self._voted.clear()
 
     def _fresh(self, read_at: float) -> bool:
         return time.monotonic() - read_at < self.ttl

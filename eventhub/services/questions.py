@@ -11,8 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, exists, func, literal_column, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from eventhub.domain.errors import InvalidField
@@ -25,10 +24,11 @@ from eventhub.domain.questions import (
     similar_pairs,
     voter_pseudonym,
 )
-from eventhub.domain.statuses import MODERATOR_CHOICES, ON_THE_BOARD, EventStatus, QuestionStatus
+from eventhub.domain.statuses import MODERATOR_CHOICES, EventStatus, QuestionStatus
 from eventhub.extensions import db
-from eventhub.models import Event, Question, QuestionKey, UTCDateTime, Vote, is_public_id, new_id, utcnow
+from eventhub.models import Event, Question, QuestionKey, Vote, is_public_id, utcnow
 from eventhub.services import board as shared_board
+from eventhub.services import votes
 from eventhub.services.prepared import Prepared, driver_statements
 from eventhub.services.rate_limit import limiter
 from eventhub.services.storage_order import schedule_storage_reorder
@@ -120,78 +120,58 @@ class Board:
         return self._change_vote(question_id, adding=False)
 
     def _change_vote(self, question_id: str, adding: bool) -> int:
-        """The vote is stored first, then one Redis call counts it against the link's hourly limit and
-        announces the board's change; a vote past the limit (or one Redis could not count) is taken back and
-        the board announced again, so it never counts and no board keeps it."""
+        """The vote is counted against the link's hourly limit and stored (or taken back) in one step on the
+        database (`services/votes.py`); the board's change is then announced, shared with the other changes of
+        the board in the next moments (`board.announce_soon`)."""
         if not is_public_id(question_id):
             raise NotFound("no such question")
         self._require_open()
         schedule_storage_reorder(self.now)
-        if db.session.new:
+        if db.session.registry.has() and db.session.new:
             db.session.commit()  # the hour's rewrite is armed before the vote is stored
-        vote_id = new_id()
-        link = {"question_id": question_id, "event_id": self.event_id, "voter": self.voter}
-        with driver_statements(writes=True) as run:  # one row a statement: no transaction to begin
-            if adding:
-                added = run.change(_ADD_VOTE[run.dialect.name], id=vote_id, **link,
-                                   created_hour=rounded_to_hour(self.now))
-            else:
-                run.change(_TAKE_BACK_VOTE, **link)
-            [(count, on_board)] = run.rows(_COUNT_ON_BOARD, question_id=question_id, event_id=self.event_id)
-        if not on_board:
-            raise NotFound("no such question")  # (nothing was added: the insert adds only to a question on it)
-        if not adding:
-            shared_board.announce({self.event_id})
-            return count
-        try:
-            within = shared_board.announce_within_limit(self.event_id, f"vote:{self.vote_key}", VOTES_PER_HOUR,
-                                                        RATE_WINDOW_SECONDS)
-        except Exception:  # not counted (Redis away), so not kept: the caller answers 503
-            self._take_back(vote_id, added)
-            raise
-        if not within:
-            self._take_back(vote_id, added)
-            raise RateLimited("too many votes from this link this hour")
+        where = {"question_id": question_id, "event_id": self.event_id, "voter": self.voter}
+        if adding:
+            outcome = votes.add_vote(**where, limit_key=self.vote_key, hour=rounded_to_hour(self.now),
+                                     limit=VOTES_PER_HOUR)
+            if not outcome.on_board:
+                raise NotFound("no such question")
+            if not outcome.within_limit:
+                raise RateLimited("too many votes from this link this hour")
+            count = outcome.count
+        else:
+            count = votes.take_back_vote(**where)
+            if count is None:
+                raise NotFound("no such question")
+        shared_board.announce_soon({self.event_id})
         return count
 
-    def _take_back(self, vote_id: str, added: int) -> None:
-        if added:
-            with driver_statements(writes=True) as run:
-                run.change(_DROP_VOTE, id=vote_id)
-            shared_board.announce({self.event_id})
-
     def my_votes(self) -> frozenset[str]:
-        """The questions on the board this link voted for: read per request, never stored or cached."""
+        """The questions on the board this link voted for. Read from the database once per version of the board
+        (any vote or vote taken back raises it) and kept by this process until the board moves on."""
         if self.voter is None or not self.snapshot.question_ids:
             return frozenset()
+        store = shared_board.boards()
+        version = self.snapshot.version
+        usable = version >= 0 and store.links_usable  # (-1: read straight from the database, Redis away)
+        if usable and (kept := store.links.voted(self.event_id, version, self.voter)) is not None:
+            return kept
+        generation = store.links.generation
         # A pseudonym is made with its own event's key, so its votes are that event's: one seek of the
         # (voter, question) index, whatever the size of the board or of the table.
         with driver_statements() as run:
             voted = run.rows(_VOTES_OF_VOTER, voter=self.voter)
-        return frozenset(question_id for (question_id,) in voted) & self.snapshot.question_ids
+        mine = frozenset(question_id for (question_id,) in voted) & self.snapshot.question_ids
+        if usable:
+            store.links.keep_voted(self.event_id, version, self.voter, mine, generation)
+        return mine
 
     def _require_open(self) -> None:
         if not self.open or self.voter is None:
             raise QuestionsClosed("the questions for this town hall are closed")
 
 
-# The statements every board request runs, built once (building one costs about as much as running it).
+# The statement every board read runs, built once (building one costs about as much as running it).
 _VOTES_OF_VOTER = Prepared(select(Vote.question_id).where(Vote.voter == bindparam("voter")))
-_IS_ON_THE_BOARD = (  # the question asked about is on this event's board (its statuses written into the SQL)
-    Question.id == bindparam("question_id"), Question.event_id == bindparam("event_id"),
-    Question.merged_into.is_(None), Question.status.in_([literal_column(f"'{status}'") for status in ON_THE_BOARD]))
-_COUNT_ON_BOARD = Prepared(select(
-    select(func.count()).select_from(Vote).where(Vote.question_id == bindparam("question_id")).scalar_subquery(),
-    exists().where(*_IS_ON_THE_BOARD)))
-_TAKE_BACK_VOTE = Prepared(delete(Vote).where(Vote.question_id.in_(select(Question.id).where(*_IS_ON_THE_BOARD)),
-                                              Vote.voter == bindparam("voter")))
-_DROP_VOTE = Prepared(delete(Vote).where(Vote.id == bindparam("id")))
-_ADD_VOTE = {  # a second vote of a link adds nothing
-    name: Prepared(dialect.insert(Vote).from_select(
-        ["id", "question_id", "voter", "created_hour"],
-        select(bindparam("id"), Question.id, bindparam("voter"), bindparam("created_hour", type_=UTCDateTime()))
-        .where(*_IS_ON_THE_BOARD)).on_conflict_do_nothing())
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
 
 
 def window_open(event: Event, now: datetime) -> bool:
@@ -219,10 +199,12 @@ def event_key(event_id: str) -> bytes:
 
 def close_window(event: Event) -> bool:
     """Destroy the voter key and the voters' pseudonyms: each question keeps its count in `votes_at_close`
-    and its vote rows are deleted, in one transaction with the key. True if a key was destroyed.
+    and its vote rows are deleted, with the links' vote counters, in one transaction with the key. True if a key
+    was destroyed.
     (The close job then purges the deleted rows from the database's files: `purge_destroyed_keys`.)"""
     destroyed = db.session.execute(delete(QuestionKey).where(QuestionKey.event_id == event.id)).rowcount
     shared_board.links_changed(event.id)  # every process forgets the key it kept
+    votes.forget_counters(db.session, event.id)
     if destroyed:
         questions = db.session.scalars(select(Question).where(Question.event_id == event.id)).all()
         counts = Counter()

@@ -15,8 +15,8 @@ from flask import current_app
 
 from eventhub.domain.questions import rounded_to_hour
 from eventhub.extensions import db
-from eventhub.models import TaskKind
-from eventhub.services import outbox
+from eventhub.models import TaskKind, utcnow
+from eventhub.services import outbox, votes
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +44,17 @@ def schedule_storage_reorder(now: datetime) -> None:
 
 
 def reorder_question_storage() -> None:
-    """Rewrite the question and vote tables so their physical order is their random ids' order."""
+    """Delete the vote counters of past hours, then rewrite the question, vote and counter tables so their
+    physical order is their random keys' order."""
+    votes.forget_past_hours(db.session, rounded_to_hour(utcnow()))
+    db.session.commit()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         try:
             if db.engine.dialect.name == "postgresql":
                 connection.exec_driver_sql("SET lock_timeout = '5s'")
                 connection.exec_driver_sql("CLUSTER questions USING questions_pkey")
                 connection.exec_driver_sql("CLUSTER votes USING votes_pkey")
+                connection.exec_driver_sql("CLUSTER vote_counters USING vote_counters_pkey")
             elif db.engine.dialect.name == "sqlite":
                 connection.exec_driver_sql("VACUUM")
                 busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()

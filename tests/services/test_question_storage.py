@@ -32,6 +32,15 @@ def _ask_in_order(client, link: str, count: int) -> list[tuple[str, str]]:
     return asked
 
 
+def _close_now(event_id: str) -> None:
+    """The questions close as the close job closes them; the test's session then reads afresh."""
+    event = db.session.get(Event, event_id)
+    event.questions_close = datetime.now(UTC) - timedelta(seconds=1)
+    db.session.commit()
+    close_questions(event_id)
+    db.session.rollback()
+
+
 def _stored_order(table: str) -> list[str]:
     """Ids in the order the database keeps the rows: PostgreSQL's heap (ctid), SQLite's table b-tree."""
     db.session.rollback()
@@ -103,12 +112,7 @@ def test_closing_the_window_keeps_the_counts_and_deletes_every_pseudonym(app, cl
     postgres = db.engine.dialect.name == "postgresql"
     file_before = postgres and db.session.execute(text("SELECT pg_relation_filenode('votes')")).scalar()
 
-    event = db.session.get(Event, event_id)
-    event.questions_close = datetime.now(UTC) - timedelta(seconds=1)
-    db.session.commit()
-    close_questions(event_id)
-
-    db.session.rollback()
+    _close_now(event_id)
     assert db.session.execute(text("SELECT count(*) FROM votes")).scalar() == 0
     kept = dict(db.session.execute(text("SELECT id, votes_at_close FROM questions")).all())
     assert kept == {asked[0][0]: 4, asked[1][0]: 1}
@@ -130,6 +134,8 @@ def test_closing_the_window_keeps_the_counts_and_deletes_every_pseudonym(app, cl
 
 def test_rate_limits_for_asking_and_voting_count_under_unrelated_keys_in_fixed_windows(
         rq_settings, app, client, auth_headers):
+    """Asking counts in Redis, voting in the database beside the votes: each under a pseudonym of its own (not
+    the voter's), per hour of the clock, and nothing in either dates a link's last action."""
     event_id, links = _town_hall(client, auth_headers, 1)
     redis = jobs.connection
     if 3600 - time.time() % 3600 < 30:  # counters start again at the hour: begin after it
@@ -137,21 +143,41 @@ def test_rate_limits_for_asking_and_voting_count_under_unrelated_keys_in_fixed_w
     question = _ask_in_order(client, links[0], 1)[0][0]
     client.post(f"/api/v1/ask/{links[0]}/questions/{question}/vote")
     keys = {key.decode(): redis.expiretime(key) for key in redis.scan_iter("eventhub:rate:*")}
-    ask_keys = [k for k in keys if k.startswith("eventhub:rate:ask:")]
-    vote_keys = [k for k in keys if k.startswith("eventhub:rate:vote:")]
-    assert len(ask_keys) == len(vote_keys) == 1
-    ask_pseudonym, vote_pseudonym = ask_keys[0].split(":")[3], vote_keys[0].split(":")[3]
+    assert [k for k in keys if not k.startswith("eventhub:rate:ask:")] == []  # no vote counts in Redis
+    [ask_key] = keys
+    [counter] = db.session.execute(text("SELECT * FROM vote_counters")).mappings().all()
     voter = db.session.query(Vote).one().voter
-    assert len({ask_pseudonym, vote_pseudonym, voter}) == 3
+    assert len({ask_key.split(":")[3], counter["key"], voter}) == 3
+    assert set(counter) == {"key", "hour", "event_id", "uses"} and counter["event_id"] == event_id
+    assert str(counter["hour"])[:19] == datetime.now(UTC).replace(minute=0, second=0, microsecond=0,
+                                                                  tzinfo=None).isoformat(" ")
     window_end = (int(time.time()) // 3600 + 1) * 3600
-    assert set(keys.values()) == {window_end}  # every counter expires at the end of the hour
+    assert set(keys.values()) == {window_end}  # the ask counter expires at the end of the hour
 
     time.sleep(1.1)  # a later action does not move the expiry, so it cannot be read off the counter
     assert client.post(f"/api/v1/ask/{links[0]}/questions", json={"text": "Another question, later"}).status_code == 201
-    client.delete(f"/api/v1/ask/{links[0]}/questions/{question}/vote")
+    client.delete(f"/api/v1/ask/{links[0]}/questions/{question}/vote")  # taking a vote back counts nothing
     client.post(f"/api/v1/ask/{links[0]}/questions/{question}/vote")
     assert {redis.expiretime(key) for key in redis.scan_iter("eventhub:rate:*")} == {window_end}
-    assert int(redis.get(ask_keys[0])) == 2 and int(redis.get(vote_keys[0])) == 2
+    db.session.rollback()
+    assert int(redis.get(ask_key)) == 2
+    assert db.session.execute(text("SELECT key, uses FROM vote_counters")).all() == [(counter["key"], 2)]
+
+
+def test_vote_counters_go_when_their_hour_is_over_and_with_the_key_at_the_close(app, client, auth_headers):
+    event_id, links = _town_hall(client, auth_headers, 2)
+    question = _ask_in_order(client, links[0], 1)[0][0]
+    for link in links:
+        assert client.post(f"/api/v1/ask/{link}/questions/{question}/vote").status_code == 200
+    db.session.execute(text("UPDATE vote_counters SET hour = :hour WHERE key = (SELECT min(key) FROM vote_counters)"),
+                       {"hour": datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=2)})
+    db.session.commit()
+    reorder_question_storage()  # the hourly job
+    db.session.rollback()
+    assert db.session.execute(text("SELECT count(*) FROM vote_counters")).scalar() == 1  # this hour's only
+
+    _close_now(event_id)
+    assert db.session.execute(text("SELECT count(*) FROM vote_counters")).scalar() == 0
 
 
 def test_questions_and_votes_rows_hold_nothing_but_the_hour(app, client, auth_headers):

@@ -1,0 +1,120 @@
+"""A vote stored and counted against its link's hourly limit in one step on the database.
+
+The limit's count lives beside the votes (`vote_counters`: a row per link pseudonym and hour), so a vote is
+decided by the database alone: counted, refused past the limit, or stored, with no second store to ask and
+nothing to take back when that store does not answer. On PostgreSQL the whole vote is one statement (its
+steps are data-modifying CTEs), one round trip; on SQLite, where every statement stays in the process, three
+short statements that each commit by themselves.
+
+A use is counted only for a question on the link's board (404 otherwise), and every such use counts, a vote
+the link had already cast included, as the limit exists to bound how often one link can move a board.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, exists, func, literal_column, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from eventhub.domain.statuses import ON_THE_BOARD
+from eventhub.models import Question, UTCDateTime, Vote, VoteCounter, new_id
+from eventhub.services.prepared import Prepared, driver_statements
+
+
+@dataclass(frozen=True)
+class VoteOutcome:
+    on_board: bool  # False: no such question on this link's board (nothing counted or stored)
+    within_limit: bool  # False: past the link's limit this hour (counted, not stored)
+    count: int  # the question's votes after this one (when stored)
+
+
+def add_vote(*, question_id: str, event_id: str, voter: str, limit_key: str, hour: datetime,
+             limit: int) -> VoteOutcome:
+    """Count one use of `limit_key` in `hour` and, within `limit`, store `voter`'s vote (once per voter)."""
+    values = {"question_id": question_id, "event_id": event_id, "key": limit_key, "hour": hour}
+    with driver_statements(writes=True) as run:
+        if run.dialect.name == "postgresql":
+            [(uses, count)] = run.rows(_VOTE_IN_ONE_STATEMENT, **values, id=new_id(), voter=voter, limit=limit)
+            return VoteOutcome(uses is not None, uses is not None and uses <= limit, count)
+        counted = run.rows(_COUNT_USE[run.dialect.name], **values)
+        if not counted:
+            return VoteOutcome(False, False, 0)
+        if counted[0][0] > limit:
+            return VoteOutcome(True, False, 0)
+        run.change(_STORE_VOTE[run.dialect.name], id=new_id(), question_id=question_id, voter=voter, hour=hour)
+        [(count,)] = run.rows(_COUNT, question_id=question_id)
+    return VoteOutcome(True, True, count)
+
+
+def take_back_vote(*, question_id: str, event_id: str, voter: str) -> int | None:
+    """Remove `voter`'s vote on a question of the board; the question's votes after it, None if not on it."""
+    with driver_statements(writes=True) as run:
+        run.change(_TAKE_BACK_VOTE, question_id=question_id, event_id=event_id, voter=voter)
+        [(count, on_board)] = run.rows(_COUNT_ON_BOARD, question_id=question_id, event_id=event_id)
+    return count if on_board else None
+
+
+def forget_counters(session, event_id: str) -> None:
+    """Delete the event's limit counters (its key is being destroyed: they could only ever be matched with it)."""
+    session.execute(delete(VoteCounter).where(VoteCounter.event_id == event_id))
+
+
+def forget_past_hours(session, hour: datetime) -> None:
+    """Delete the counters of hours before `hour`: their limits are over."""
+    session.execute(delete(VoteCounter).where(VoteCounter.hour < hour))
+
+
+# The statements, built once (building one costs about as much as running it).
+_HOUR = bindparam("hour", type_=UTCDateTime())
+_ONE = literal_column("1")  # written into the SQL, not a parameter
+_IS_ON_THE_BOARD = (  # the question voted on is on this event's board (its statuses written into the SQL)
+    Question.id == bindparam("question_id"), Question.event_id == bindparam("event_id"),
+    Question.merged_into.is_(None), Question.status.in_([literal_column(f"'{status}'") for status in ON_THE_BOARD]))
+_COUNT = Prepared(select(func.count()).select_from(Vote).where(Vote.question_id == bindparam("question_id")))
+_COUNT_ON_BOARD = Prepared(select(
+    select(func.count()).select_from(Vote).where(Vote.question_id == bindparam("question_id")).scalar_subquery(),
+    exists().where(*_IS_ON_THE_BOARD)))
+_TAKE_BACK_VOTE = Prepared(delete(Vote).where(Vote.question_id.in_(select(Question.id).where(*_IS_ON_THE_BOARD)),
+                                              Vote.voter == bindparam("voter")))
+
+
+def _count_use(dialect):
+    """One more use of the link's counter this hour, for a question on its board only; returns the uses."""
+    return (dialect.insert(VoteCounter)
+            .from_select(["key", "hour", "event_id", "uses"],
+                         select(bindparam("key"), _HOUR, bindparam("event_id"), _ONE)
+                         .where(exists().where(*_IS_ON_THE_BOARD)))
+            .on_conflict_do_update(index_elements=["key", "hour"], set_={"uses": VoteCounter.uses + _ONE})
+            .returning(VoteCounter.uses))
+
+
+def _store_vote(dialect):
+    """The vote, unless the voter has one on the question already."""
+    return dialect.insert(Vote).values(id=bindparam("id"), question_id=bindparam("question_id"),
+                                       voter=bindparam("voter"), created_hour=_HOUR).on_conflict_do_nothing()
+
+
+_DIALECTS = (("sqlite", sqlite), ("postgresql", postgresql))
+_COUNT_USE = {name: Prepared(_count_use(dialect)) for name, dialect in _DIALECTS}
+_STORE_VOTE = {name: Prepared(_store_vote(dialect)) for name, dialect in _DIALECTS}
+
+
+def _vote_in_one_statement():
+    """PostgreSQL: count the use, store the vote if within the limit, and answer (uses, the question's votes).
+    Every part reads the database as it was when the statement began, so the count adds the row stored here."""
+    counted = _count_use(postgresql).cte("counted")
+    stored = (postgresql.insert(Vote)
+              .from_select(["id", "question_id", "voter", "created_hour"],
+                           select(bindparam("id"), bindparam("question_id"), bindparam("voter"), _HOUR)
+                           .where(counted.c.uses <= bindparam("limit")))
+              .on_conflict_do_nothing()
+              .returning(Vote.id)
+              .cte("stored"))
+    before = select(func.count()).select_from(Vote).where(Vote.question_id == bindparam("question_id"))
+    return select(select(counted.c.uses).scalar_subquery(),
+                  before.scalar_subquery() + select(func.count()).select_from(stored).scalar_subquery())
+
+
+_VOTE_IN_ONE_STATEMENT = Prepared(_vote_in_one_statement())
