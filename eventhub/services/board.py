@@ -250,6 +250,7 @@ class RedisBoards:
         """Stop relaying announcements (the app is shutting down); kept links are no longer used."""
         self._closed.set()  # the relay sees it within a quarter of a second
         self._pending.close()
+        self._redis.close()
         if self._listener is not None:
             self._listener.join(5)
 

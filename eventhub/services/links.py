@@ -117,9 +117,8 @@ class LinkCache:
     def keep_voted(self, event_id: str, version: int, voter: str, voted: frozenset[str], generation: int) -> None:
         """Keep what a read that began at `generation` found `voter` voted for at `version` (older versions go)."""
         with self._lock:
-            newest_forget = max(self._forgotten_at.get(event_id, 0), self._forgotten_at.get("", 0))
             kept = self._voted.get(event_id)
-            if generation < newest_forget or (kept is not None and kept[0] > version):
+            if not self._unforgotten(event_id, generation) or (kept is not None and kept[0] > version):
                 return
             if kept is None or kept[0] < version:
                 kept = self._voted[event_id] = (version, {})
@@ -157,6 +156,10 @@ class LinkCache:
 
     def _keep(self, store: dict, key: str, value, event_id: str, generation: int) -> None:
         with self._lock:
-            newest_forget = max(self._forgotten_at.get(event_id, 0), self._forgotten_at.get("", 0))
-            if generation >= newest_forget:  # no forgetting of this event began after the read did
+            if self._unforgotten(event_id, generation):
                 store[key] = (value, time.monotonic())
+
+    def _unforgotten(self, event_id: str, generation: int) -> bool:
+        """No forgetting of this event (or of everything) began after a read that began at `generation` (under
+        the lock)."""
+        return generation >= max(self._forgotten_at.get(event_id, 0), self._forgotten_at.get("", 0))

@@ -72,10 +72,9 @@ _ONE = literal_column("1")  # written into the SQL, not a parameter
 _IS_ON_THE_BOARD = (  # the question voted on is on this event's board (its statuses written into the SQL)
     Question.id == bindparam("question_id"), Question.event_id == bindparam("event_id"),
     Question.merged_into.is_(None), Question.status.in_([literal_column(f"'{status}'") for status in ON_THE_BOARD]))
-_COUNT = Prepared(select(func.count()).select_from(Vote).where(Vote.question_id == bindparam("question_id")))
-_COUNT_ON_BOARD = Prepared(select(
-    select(func.count()).select_from(Vote).where(Vote.question_id == bindparam("question_id")).scalar_subquery(),
-    exists().where(*_IS_ON_THE_BOARD)))
+_VOTES_ON_QUESTION = select(func.count()).select_from(Vote).where(Vote.question_id == bindparam("question_id"))
+_COUNT = Prepared(_VOTES_ON_QUESTION)
+_COUNT_ON_BOARD = Prepared(select(_VOTES_ON_QUESTION.scalar_subquery(), exists().where(*_IS_ON_THE_BOARD)))
 _TAKE_BACK_VOTE = Prepared(delete(Vote).where(Vote.question_id.in_(select(Question.id).where(*_IS_ON_THE_BOARD)),
                                               Vote.voter == bindparam("voter")))
 
@@ -112,9 +111,8 @@ def _vote_in_one_statement():
               .on_conflict_do_nothing()
               .returning(Vote.id)
               .cte("stored"))
-    before = select(func.count()).select_from(Vote).where(Vote.question_id == bindparam("question_id"))
     return select(select(counted.c.uses).scalar_subquery(),
-                  before.scalar_subquery() + select(func.count()).select_from(stored).scalar_subquery())
+                  _VOTES_ON_QUESTION.scalar_subquery() + select(func.count()).select_from(stored).scalar_subquery())
 
 
 _VOTE_IN_ONE_STATEMENT = Prepared(_vote_in_one_statement())
