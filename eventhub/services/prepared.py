@@ -24,6 +24,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from eventhub.extensions import db
+from eventhub.services.write_turns import WriteTurns, write_turns
+
+_NO_TURN = contextlib.nullcontext()
 
 
 class Prepared:
@@ -50,10 +53,11 @@ class Prepared:
 class DriverStatements:
     """`Prepared` statements on one pooled connection's driver cursor (see `driver_statements`)."""
 
-    def __init__(self, engine: Engine, connection):
+    def __init__(self, engine: Engine, connection, turns: WriteTurns | None = None):
         self.engine = engine
         self.dialect = engine.dialect
         self._connection = connection
+        self._turns = turns  # SQLite writes: each statement waits for its turn to write the file
 
     def rows(self, statement: Prepared, **values) -> list[tuple]:
         return self._run(statement, values, lambda cursor: cursor.fetchall())
@@ -64,6 +68,10 @@ class DriverStatements:
 
     def _run(self, statement: Prepared, values: dict, answer):
         sql, params = statement.driver_form(self.dialect, values)
+        with self._turns if self._turns is not None else _NO_TURN:
+            return self._execute(sql, params, answer)
+
+    def _execute(self, sql: str, params, answer):
         cursor = None
         try:
             cursor = self._connection.cursor()
@@ -86,7 +94,8 @@ class DriverStatements:
 @contextlib.contextmanager
 def driver_statements(writes: bool = False, engine: Engine | None = None) -> Iterator[DriverStatements]:
     """As `extensions.statements`, on the driver's cursor of a connection from the app's pool (or `engine`'s);
-    `writes` for writes of one statement each (a vote), which on SQLite also commit by themselves."""
+    `writes` for writes of one statement each (a vote), which on SQLite also commit by themselves, each once it
+    is its turn to write the file (`services/write_turns.py`)."""
     engine = engine if engine is not None else db.engine
     connection = engine.raw_connection()
     driver = connection.driver_connection
@@ -98,7 +107,7 @@ def driver_statements(writes: bool = False, engine: Engine | None = None) -> Ite
                 isolation, driver.isolation_level = driver.isolation_level, None
             else:
                 driver.autocommit = True
-        yield DriverStatements(engine, connection)
+        yield DriverStatements(engine, connection, write_turns(engine.url.database) if writes and sqlite else None)
     finally:
         if switched and connection.is_valid:
             try:
