@@ -3,8 +3,8 @@
 The limit's count lives beside the votes (`vote_counters`: a row per link pseudonym and hour), so a vote is
 decided by the database alone: counted, refused past the limit, or stored, with no second store to ask and
 nothing to take back when that store does not answer. On PostgreSQL the whole vote is one statement (its
-steps are data-modifying CTEs), one round trip; on SQLite, where every statement stays in the process, three
-short statements that each commit by themselves.
+steps are data-modifying CTEs), one round trip; on SQLite, where every statement stays in the process, two
+short statements that each commit by themselves (the count of the question's votes rides on the second).
 
 A use is counted only for a question on the link's board (404 otherwise), and every such use counts, a vote
 the link had already cast included, as the limit exists to bound how often one link can move a board. The
@@ -47,8 +47,8 @@ def add_vote(*, question_id: str, event_id: str, voter: str, token_hash: str, li
             return VoteOutcome(False, False, 0)
         if counted[0][0] > limit:
             return VoteOutcome(True, False, 0)
-        run.change(_STORE_VOTE[run.dialect.name], id=new_id(), question_id=question_id, voter=voter, hour=hour)
-        [(count,)] = run.rows(_COUNT, question_id=question_id)
+        stored = run.rows(_STORE_VOTE_AND_COUNT, id=new_id(), question_id=question_id, voter=voter, hour=hour)
+        [(count,)] = stored or run.rows(_COUNT, question_id=question_id)  # (none stored: the link had voted)
     return VoteOutcome(True, True, count)
 
 
@@ -97,15 +97,15 @@ def _count_use(dialect):
             .returning(VoteCounter.uses))
 
 
-def _store_vote(dialect):
-    """The vote, unless the voter has one on the question already."""
-    return dialect.insert(Vote).values(id=bindparam("id"), question_id=bindparam("question_id"),
-                                       voter=bindparam("voter"), created_hour=_HOUR).on_conflict_do_nothing()
-
-
-_DIALECTS = (("sqlite", sqlite), ("postgresql", postgresql))
-_COUNT_USE = {name: Prepared(_count_use(dialect)) for name, dialect in _DIALECTS}
-_STORE_VOTE = {name: Prepared(_store_vote(dialect)) for name, dialect in _DIALECTS}
+_COUNT_USE = {name: Prepared(_count_use(dialect)) for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
+# SQLite: the vote, unless the voter has one on the question already, and the question's votes with it. SQLite
+# runs a RETURNING clause's subquery once the row is written, so the count includes it (PostgreSQL would not:
+# there every part of a statement sees the tables as they were when it began, hence the statement below).
+_STORE_VOTE_AND_COUNT = Prepared(
+    sqlite.insert(Vote).values(id=bindparam("id"), question_id=bindparam("question_id"), voter=bindparam("voter"),
+                               created_hour=_HOUR)
+    .on_conflict_do_nothing()
+    .returning(_VOTES_ON_QUESTION.scalar_subquery()))
 
 
 def _vote_in_one_statement():

@@ -5,6 +5,7 @@ seen yet, on a question it has, is one statement: the statement itself checks th
 
 from __future__ import annotations
 
+import threading
 import time
 
 from redis import Redis
@@ -161,3 +162,29 @@ def test_a_link_taken_off_the_list_cannot_vote_even_where_its_event_is_known(app
     voted = client.post(f"/api/v1/ask/{tokens[2]}/questions/{question}/vote")
     assert (voted.status_code, voted.json["error"]["message"]) == (404, "No such link.")
     assert _board(client, tokens[1]) == {question: (1, True)}
+
+
+@BOTH_STORES
+def test_votes_cast_at_once_are_each_counted_once_and_answered_with_a_count_that_includes_them(
+        app, client, auth_headers):
+    """Sixteen links vote on one question at the same moment, from threads of their own: every vote is kept,
+    each answer counts its own vote, and on SQLite (where each statement writes alone) the answers are 1 to 16."""
+    _, tokens, question = _town_hall(client, auth_headers, 17)
+    voters = tokens[1:]
+    start = threading.Barrier(len(voters))
+    answers = []
+
+    def vote(token):
+        own = app.test_client()
+        start.wait()
+        answers.append(own.post(f"/api/v1/ask/{token}/questions/{question}/vote").json["votes"])
+
+    threads = [threading.Thread(target=vote, args=(token,)) for token in voters]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(answers) == len(voters) and all(1 <= n <= len(voters) for n in answers)
+    if db.engine.dialect.name == "sqlite":
+        assert sorted(answers) == list(range(1, len(voters) + 1))
+    assert _board(client, tokens[0]) == {question: (len(voters), False)}
