@@ -9,9 +9,7 @@ missed one (the cache is then emptied, and not used until they are back). An ent
 read again anyway, so an announcement that never arrived cannot keep one stale for long.
 
 What is kept: a token's hash with its attendee's id and event, and per event its times, moderation and voter
-key (the key the database holds until the window closes, forgotten with it), and the event of each question
-voted on here (which never changes), so a vote by a link not kept yet needs no read of the link: its own
-statement checks the link instead. No token is kept. A link's own
+key (the key the database holds until the window closes, forgotten with it). No token is kept. A link's own
 votes are kept only as of one version of its board: every vote or vote taken back raises that version, so
 until it moves the link's votes cannot have changed, and a quiet board's refresh needs no query; the entries
 go as soon as the board moves on, and with the event's other entries (its key destroyed at the close too).
@@ -77,16 +75,12 @@ class LinkCache:
         self._facts: dict[str, tuple[EventFacts, float]] = {}  # event id -> (facts, when read)
         # event id -> (board version, voter pseudonym -> the questions it voted for at that version)
         self._voted: dict[str, tuple[int, dict[str, frozenset[str]]]] = {}
-        self._question_events: dict[str, str] = {}  # question id -> its event (a question never changes event)
 
-    def link(self, token: str, usable: bool = True, read: bool = True) -> Link | None:
-        """The link's attendee and event, or None (no such link, or its attendee was taken off the list; or, with
-        `read` False, not kept here)."""
+    def link(self, token: str, usable: bool = True) -> Link | None:
+        """The link's attendee and event, or None (no such link, or its attendee was taken off the list)."""
         token_hash = hash_token(token)
         if usable and (kept := self._links.get(token_hash)) is not None and self._fresh(kept[1]):
             return kept[0]
-        if not read:
-            return None
         generation = self._generation
         with driver_statements() as run:
             found = run.rows(_LINK, token_hash=token_hash)
@@ -130,16 +124,6 @@ class LinkCache:
                 kept = self._voted[event_id] = (version, {})
             if len(kept[1]) < self.max_links:
                 kept[1][voter] = voted
-
-    def question_event(self, question_id: str) -> str | None:
-        """The event of a question this process saw a vote on."""
-        return self._question_events.get(question_id)
-
-    def keep_question_event(self, question_id: str, event_id: str) -> None:
-        if len(self._question_events) >= self.max_links:
-            with self._lock:
-                self._question_events.clear()  # (rebuilt by the next votes: each costs one read of its link)
-        self._question_events[question_id] = event_id
 
     @property
     def generation(self) -> int:

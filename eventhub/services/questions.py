@@ -26,7 +26,7 @@ from eventhub.domain.questions import (
 )
 from eventhub.domain.statuses import MODERATOR_CHOICES, EventStatus, QuestionStatus
 from eventhub.extensions import db
-from eventhub.models import Event, Question, QuestionKey, Vote, hash_token, is_public_id, utcnow
+from eventhub.models import Event, Question, QuestionKey, Vote, is_public_id, utcnow
 from eventhub.services import board as shared_board
 from eventhub.services import votes
 from eventhub.services.prepared import Prepared, driver_statements
@@ -50,37 +50,23 @@ class NotFound(Exception):
     """No such link, or a question of another event (404)."""
 
 
-class UnknownLink(NotFound):
-    """No such link, found out by an action on a question (404, as for a board)."""
-
-
 class Board:
     """What one personal link may do, resolved once per request."""
 
-    def __init__(self, token: str, now: datetime | None = None, reading: bool = False,
-                 question_id: str | None = None):
+    def __init__(self, token: str, now: datetime | None = None, reading: bool = False):
         """`reading`: the request shows the board, so the shared snapshot tells whether it is open; an action
         asks the event's facts instead and never waits for a snapshot to be built. The link and the facts come
-        from what this process keeps of them (`services/links.py`). An action on `question_id` by a link not
-        kept here takes the event from the question, if kept, and leaves the link to its own statement to check
-        (`link_checked` False): a vote by a new link is then one statement, not two."""
+        from what this process keeps of them (`services/links.py`)."""
         store = shared_board.boards()
         usable = store.links_usable
-        well_formed = isinstance(token, str) and 0 < len(token) <= 100
-        link = store.links.link(token, usable, read=question_id is None) if well_formed else None
-        event_id = link.event_id if link is not None else None
-        if event_id is None and well_formed and question_id is not None:
-            event_id = store.links.question_event(question_id) if usable else None
-            if event_id is None:
-                link = store.links.link(token, usable)
-                event_id = link.event_id if link is not None else None
-        facts = store.links.facts(event_id, usable) if event_id is not None else None
+        link = store.links.link(token, usable) if isinstance(token, str) and 0 < len(token) <= 100 else None
+        facts = store.links.facts(link.event_id, usable) if link is not None else None
         if facts is None:
             raise NotFound("no such link")
         self.token = token
-        self.link_checked = link is not None
+        self.attendee_id = link.attendee_id
         self.now = now or utcnow()
-        self.event_id = event_id
+        self.event_id = link.event_id
         self.moderation = facts.moderation
         self._snapshot = shared_board.snapshot_of(self.event_id) if reading else None
         if reading and self._snapshot is None:
@@ -138,43 +124,26 @@ class Board:
         database (`services/votes.py`); the board's change is then announced, shared with the other changes of
         the board in the next moments (`board.announce_soon`)."""
         if not is_public_id(question_id):
-            self._check_link()
             raise NotFound("no such question")
-        if not self.open or self.voter is None:
-            self._check_link()  # (a link of another event is told its question is not there)
         self._require_open()
         schedule_storage_reorder(self.now)
         if db.session.registry.has() and db.session.new:
             db.session.commit()  # the hour's rewrite is armed before the vote is stored
-        where = {"question_id": question_id, "event_id": self.event_id, "voter": self.voter,
-                 "token_hash": hash_token(self.token)}
+        where = {"question_id": question_id, "event_id": self.event_id, "voter": self.voter}
         if adding:
             outcome = votes.add_vote(**where, limit_key=self.vote_key, hour=rounded_to_hour(self.now),
                                      limit=VOTES_PER_HOUR)
-            on_board, count = outcome.on_board, outcome.count
-            if on_board and not outcome.within_limit:
+            if not outcome.on_board:
+                raise NotFound("no such question")
+            if not outcome.within_limit:
                 raise RateLimited("too many votes from this link this hour")
+            count = outcome.count
         else:
             count = votes.take_back_vote(**where)
-            on_board = count is not None
-        if not on_board:
-            self._check_link()
-            raise NotFound("no such question")
-        shared_board.boards().links.keep_question_event(question_id, self.event_id)
+            if count is None:
+                raise NotFound("no such question")
         shared_board.announce_soon({self.event_id})
         return count
-
-    def _check_link(self) -> None:
-        """A board made from a question's event: its link must exist, and be that event's."""
-        if self.link_checked:
-            return
-        store = shared_board.boards()
-        link = store.links.link(self.token, store.links_usable)
-        if link is None:
-            raise UnknownLink("no such link")
-        if link.event_id != self.event_id:
-            raise NotFound("no such question")
-        self.link_checked = True
 
     def my_votes(self) -> frozenset[str]:
         """The questions on the board this link voted for. Read from the database once per version of the board

@@ -7,9 +7,7 @@ steps are data-modifying CTEs), one round trip; on SQLite, where every statement
 short statements that each commit by themselves (the count of the question's votes rides on the second).
 
 A use is counted only for a question on the link's board (404 otherwise), and every such use counts, a vote
-the link had already cast included, as the limit exists to bound how often one link can move a board. The
-statements check the link themselves (its token's hash is an attendee of the event, not taken off the list),
-so the caller may take the event from the question and skip reading the link first.
+the link had already cast included, as the limit exists to bound how often one link can move a board.
 """
 
 from __future__ import annotations
@@ -17,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, delete, exists, func, literal_column, select
+from sqlalchemy import bindparam, delete, exists, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from eventhub.domain.statuses import ON_THE_BOARD
-from eventhub.models import Attendee, Question, UTCDateTime, Vote, VoteCounter, new_id
+from eventhub.models import Question, UTCDateTime, Vote, VoteCounter, new_id
 from eventhub.services.prepared import Prepared, driver_statements
 
 
@@ -32,12 +30,10 @@ class VoteOutcome:
     count: int  # the question's votes after this one (when stored)
 
 
-def add_vote(*, question_id: str, event_id: str, voter: str, token_hash: str, limit_key: str, hour: datetime,
+def add_vote(*, question_id: str, event_id: str, voter: str, limit_key: str, hour: datetime,
              limit: int) -> VoteOutcome:
-    """Count one use of `limit_key` in `hour` and, within `limit`, store `voter`'s vote (once per voter), if the
-    question is on the board of the link whose token hashes to `token_hash`."""
-    values = {"question_id": question_id, "event_id": event_id, "token_hash": token_hash, "key": limit_key,
-              "hour": hour}
+    """Count one use of `limit_key` in `hour` and, within `limit`, store `voter`'s vote (once per voter)."""
+    values = {"question_id": question_id, "event_id": event_id, "key": limit_key, "hour": hour}
     with driver_statements(writes=True) as run:
         if run.dialect.name == "postgresql":
             [(uses, count)] = run.rows(_VOTE_IN_ONE_STATEMENT, **values, id=new_id(), voter=voter, limit=limit)
@@ -52,12 +48,11 @@ def add_vote(*, question_id: str, event_id: str, voter: str, token_hash: str, li
     return VoteOutcome(True, True, count)
 
 
-def take_back_vote(*, question_id: str, event_id: str, voter: str, token_hash: str) -> int | None:
-    """Remove `voter`'s vote on a question of the link's board; the question's votes after it, None if not on it."""
+def take_back_vote(*, question_id: str, event_id: str, voter: str) -> int | None:
+    """Remove `voter`'s vote on a question of the board; the question's votes after it, None if not on it."""
     with driver_statements(writes=True) as run:
         run.change(_TAKE_BACK_VOTE, question_id=question_id, event_id=event_id, voter=voter)
-        [(count, on_board)] = run.rows(_COUNT_ON_BOARD, question_id=question_id, event_id=event_id,
-                                       token_hash=token_hash)
+        [(count, on_board)] = run.rows(_COUNT_ON_BOARD, question_id=question_id, event_id=event_id)
     return count if on_board else None
 
 
@@ -77,12 +72,9 @@ _ONE = literal_column("1")  # written into the SQL, not a parameter
 _IS_ON_THE_BOARD = (  # the question voted on is on this event's board (its statuses written into the SQL)
     Question.id == bindparam("question_id"), Question.event_id == bindparam("event_id"),
     Question.merged_into.is_(None), Question.status.in_([literal_column(f"'{status}'") for status in ON_THE_BOARD]))
-_IS_THE_LINKS_EVENT = exists().where(Attendee.token_hash == bindparam("token_hash"),
-                                     Attendee.event_id == bindparam("event_id"), Attendee.removed.is_(False))
 _VOTES_ON_QUESTION = select(func.count()).select_from(Vote).where(Vote.question_id == bindparam("question_id"))
 _COUNT = Prepared(_VOTES_ON_QUESTION)
-_COUNT_ON_BOARD = Prepared(select(_VOTES_ON_QUESTION.scalar_subquery(),
-                                  and_(exists().where(*_IS_ON_THE_BOARD), _IS_THE_LINKS_EVENT)))
+_COUNT_ON_BOARD = Prepared(select(_VOTES_ON_QUESTION.scalar_subquery(), exists().where(*_IS_ON_THE_BOARD)))
 _TAKE_BACK_VOTE = Prepared(delete(Vote).where(Vote.question_id.in_(select(Question.id).where(*_IS_ON_THE_BOARD)),
                                               Vote.voter == bindparam("voter")))
 
@@ -92,7 +84,7 @@ def _count_use(dialect):
     return (dialect.insert(VoteCounter)
             .from_select(["key", "hour", "event_id", "uses"],
                          select(bindparam("key"), _HOUR, bindparam("event_id"), _ONE)
-                         .where(exists().where(*_IS_ON_THE_BOARD), _IS_THE_LINKS_EVENT))
+                         .where(exists().where(*_IS_ON_THE_BOARD)))
             .on_conflict_do_update(index_elements=["key", "hour"], set_={"uses": VoteCounter.uses + _ONE})
             .returning(VoteCounter.uses))
 

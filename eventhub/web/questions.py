@@ -44,9 +44,9 @@ api = Blueprint("questions_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("questions", __name__)
 
 
-def _board(token: str, reading: bool = False, question_id: str | None = None) -> questions.Board:
+def _board(token: str, reading: bool = False) -> questions.Board:
     try:
-        return questions.Board(token, reading=reading, question_id=question_id)
+        return questions.Board(token, reading=reading)
     except questions.NotFound:
         raise ApiError(404, "No such link.") from None
 
@@ -55,8 +55,6 @@ def _attendee_action(action):
     """Run an attendee action, answering each refusal with its status."""
     try:
         return action()
-    except questions.UnknownLink:
-        raise ApiError(404, "No such link.") from None
     except questions.NotFound:
         raise ApiError(404, "No such question.") from None
     except questions.QuestionsClosed:
@@ -99,7 +97,7 @@ def ask(token: str):
 @described(ok=(200, VoteCount), errors=(404, 409, 429, 503), organizer=False, tags=("questions",))
 def vote(token: str, question_id: str):
     """Vote for a question; a second vote by the same link does not count."""
-    attendee_board = _board(token, question_id=question_id)
+    attendee_board = _board(token)
     return shaped(VoteCount, {"votes": _attendee_action(lambda: attendee_board.vote(question_id))})
 
 
@@ -107,7 +105,7 @@ def vote(token: str, question_id: str):
 @described(ok=(200, VoteCount), errors=(404, 409, 429, 503), organizer=False, tags=("questions",))
 def unvote(token: str, question_id: str):
     """Take this link's vote back."""
-    attendee_board = _board(token, question_id=question_id)
+    attendee_board = _board(token)
     return shaped(VoteCount, {"votes": _attendee_action(lambda: attendee_board.unvote(question_id))})
 
 

@@ -1,7 +1,6 @@
 """The hot path of a town hall: a vote is counted and stored in one step on the database, the votes of a busy
 board share one version bump, and a quiet board's refresh reads the link's own votes no more than once per
-version of the board, in this process and, through Redis, in another. A vote by a link this process has not
-seen yet, on a question it has, is one statement: the statement itself checks the link."""
+version of the board, in this process and, through Redis, in another."""
 
 from __future__ import annotations
 
@@ -9,11 +8,8 @@ import threading
 import time
 
 from redis import Redis
-from sqlalchemy import select, update
 
 from eventhub.extensions import db
-from eventhub.models import Attendee, VoteCounter, hash_token
-from eventhub.services import links as kept_links
 from eventhub.services import questions
 from eventhub.services.board import VERSION_KEY
 from eventhub.services.board_versions import BUMP_DELAY_SECONDS
@@ -96,72 +92,6 @@ def test_a_vote_in_another_process_shows_in_the_links_flags_once_the_board_moves
     finally:
         other.application.extensions["eventhub_jobs"].close()
         other.application.extensions["eventhub_boards"].close()
-
-
-def _statements(monkeypatch) -> list:
-    """Every statement run on the driver's cursor from now on (the vote path's statements run there)."""
-    ran = []
-    run = DriverStatements._run
-
-    def counted(self, statement, values, answer):
-        ran.append(statement)
-        return run(self, statement, values, answer)
-
-    monkeypatch.setattr(DriverStatements, "_run", counted)
-    return ran
-
-
-def links_read(ran: list) -> int:
-    return sum(statement is kept_links._LINK for statement in ran)
-
-
-def _forget_links(app, event_id: str) -> None:
-    """As this process stood before it had seen any of the event's links (the questions' events are kept)."""
-    app.extensions["eventhub_boards"].links.forget([event_id])
-
-
-@BOTH_STORES
-def test_a_vote_by_a_link_not_kept_here_is_one_statement_that_checks_the_link(app, client, auth_headers, monkeypatch):
-    event_id, tokens, question = _town_hall(client, auth_headers, 3)
-    assert client.post(f"/api/v1/ask/{tokens[1]}/questions/{question}/vote").json == {"votes": 1}
-    _forget_links(app, event_id)
-    ran = _statements(monkeypatch)
-    assert client.post(f"/api/v1/ask/{tokens[2]}/questions/{question}/vote").json == {"votes": 2}
-    assert links_read(ran) == 0  # the event came from the question; the vote's statement checked the link
-    assert client.delete(f"/api/v1/ask/{tokens[2]}/questions/{question}/vote").json == {"votes": 1}
-    assert links_read(ran) == 0
-    assert _board(client, tokens[1]) == {question: (1, True)}
-
-
-@BOTH_STORES
-def test_a_vote_by_no_link_or_anothers_link_on_a_known_question_counts_nothing(app, client, auth_headers):
-    event_id, tokens, question = _town_hall(client, auth_headers, 2)
-    _, other_tokens, other_question = _town_hall(client, auth_headers, 2)
-    for token in (tokens[1], other_tokens[1]):  # both questions' events now known to this process
-        asked_on = question if token == tokens[1] else other_question
-        assert client.post(f"/api/v1/ask/{token}/questions/{asked_on}/vote").status_code == 200
-    _forget_links(app, event_id)
-    for method in (client.post, client.delete):
-        stranger = method(f"/api/v1/ask/{'x' * 43}/questions/{question}/vote")
-        assert (stranger.status_code, stranger.json["error"]["message"]) == (404, "No such link.")
-        foreign = method(f"/api/v1/ask/{other_tokens[1]}/questions/{question}/vote")
-        assert (foreign.status_code, foreign.json["error"]["message"]) == (404, "No such question.")
-    with app.app_context():
-        counters = db.session.scalars(select(VoteCounter.uses)).all()
-    assert sorted(counters) == [1, 1]  # the two real votes only: neither refusal counted a use
-    assert _board(client, tokens[1]) == {question: (1, True)}
-
-
-@BOTH_STORES
-def test_a_link_taken_off_the_list_cannot_vote_even_where_its_event_is_known(app, client, auth_headers):
-    event_id, tokens, question = _town_hall(client, auth_headers, 3)
-    assert client.post(f"/api/v1/ask/{tokens[1]}/questions/{question}/vote").status_code == 200
-    with app.app_context():
-        db.session.execute(update(Attendee).where(Attendee.token_hash == hash_token(tokens[2])).values(removed=True))
-        db.session.commit()  # behind the service's back: no process was told, the statement still knows
-    voted = client.post(f"/api/v1/ask/{tokens[2]}/questions/{question}/vote")
-    assert (voted.status_code, voted.json["error"]["message"]) == (404, "No such link.")
-    assert _board(client, tokens[1]) == {question: (1, True)}
 
 
 @BOTH_STORES
