@@ -20,8 +20,6 @@ with write_turns(sys.argv[1]):
     print("held", flush=True)
     sys.stdin.readline()
 """
-
-
 _MARK = Prepared(text("INSERT INTO marks (n) VALUES (1)"))
 
 
@@ -39,14 +37,13 @@ def _database_and_holder(tmp_path):
 
 def test_a_write_waits_while_another_process_has_the_turn_and_goes_when_it_ends(tmp_path):
     engine, holder = _database_and_holder(tmp_path)
-    mark = _MARK
     try:
         with driver_statements(engine=engine) as run:
             assert run.rows(Prepared(select(literal_column("1")))) == [(1,)]  # a read takes no turn
 
         def write():
             with driver_statements(writes=True, engine=engine) as run:
-                run.change(mark)
+                run.change(_MARK)
 
         writer = threading.Thread(target=write)
         writer.start()
