@@ -14,6 +14,7 @@ import shutil
 import signal
 import smtplib
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -232,6 +233,35 @@ def flask_rps(connections: int = 64, seconds: float = 5) -> dict:
           f"p99 {result['p99_ms']:.1f} ms{errors})")
     return {"flask_rps": result["rps"], "flask_p99_ms": result["p99_ms"], "flask_errors": result["errors"],
             "load_tool": result["tool"]}
+
+
+def durable_write_rps(database_url: str, connections: int = 64, seconds: float = 5) -> dict:
+    """Requests/s of bare Flask committing one inserted row per request (`bench/durable_write_app.py`) on the
+    database of `database_url` (a SQLAlchemy URL), under gunicorn with 2 sync workers as `flask_rps`."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    postgres = url.get_backend_name() == "postgresql"
+    database = url.set(drivername="postgresql").render_as_string(hide_password=False) if postgres else \
+        str(Path(url.database).with_name("durable-write-probe.db"))  # beside the app's file, not in it
+    table = "CREATE TABLE durable_write_probe (id VARCHAR(32) PRIMARY KEY, voter VARCHAR(64) NOT NULL)"
+    with (psycopg.connect(database, autocommit=True) if postgres else
+          contextlib.closing(sqlite3.connect(database, isolation_level=None))) as connection:
+        connection.execute("DROP TABLE IF EXISTS durable_write_probe")
+        connection.execute(table)
+    try:
+        with serve_with_gunicorn("bench.durable_write_app:app", env={"DURABLE_WRITE_DATABASE": database},
+                                 workers=2, config=os.devnull) as base_url:
+            result = load(base_url + "/", connections, seconds, method="POST")
+    finally:
+        with (psycopg.connect(database, autocommit=True) if postgres else
+              contextlib.closing(sqlite3.connect(database, isolation_level=None))) as connection:
+            connection.execute("DROP TABLE durable_write_probe")
+    print(f"durable write ({url.get_backend_name()}): bare flask committing one row per request "
+          f"{fmt_rate(result['rps'])} req/s ({result['tool']}, {connections} connections, "
+          f"p99 {result['p99_ms']:.1f} ms)")
+    return {"durable_write_rps": result["rps"], "durable_write_errors": result["errors"]}
 
 
 # ---------------------------------------------------------------- SMTP

@@ -17,7 +17,9 @@ every worker. Each server configuration then gets:
 
 Each server configuration's ratios are against bare Flask (2 sync workers) measured just before and just
 after that configuration's runs (their mean): a shared machine's speed drifts over minutes, and a baseline
-from the start of the run made the same code read 0.49x one run and 0.79x the next.
+from the start of the run made the same code read 0.49x one run and 0.79x the next. Votes are also set against
+the floor of any vote on that database: bare Flask committing one inserted row per request under the same
+2 sync workers (`bench/durable_write_app.py`, measured once per database).
 
 Every response status is counted (a `response` hook in the Lua script); a 5xx is explained from the
 server's log (gunicorn's `--capture-output`). Figures only, never part of the test run's pass/fail.
@@ -35,7 +37,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench import common
-from bench.baselines import flask_rps, fmt_rate, load, load_tool, ratio_text, redis_url, serve_with_gunicorn
+from bench.baselines import (
+    durable_write_rps,
+    flask_rps,
+    fmt_rate,
+    load,
+    load_tool,
+    ratio_text,
+    redis_url,
+    serve_with_gunicorn,
+)
 from bench.questions_clients import VOTERS, Announcements, ask_one, concurrent_voters, current_etags, server_errors
 from bench.wrk_scripts import lua_script, read_statuses, statuses_text
 
@@ -224,6 +235,8 @@ def bench_database(name: str, database_url: str, folder: Path, baselines: dict, 
                   f"timeout is its default (30 s)")
         commit_us = figures[f"questions_{name}_commit_us"] = round(common.commit_cost_us(app), 1)
         print(f"{name}: a committed one-row insert (a vote commits one) takes {commit_us:,.0f} us here")
+        floor = durable_write_rps(database_url, CONNECTIONS, SECONDS)  # what no vote can beat on this machine
+        floor_rps = figures[f"questions_{name}_durable_write_rps"] = round(floor["durable_write_rps"], 1)
         read_tokens = state["read_tokens"]
         offsets = {"ask": 0, "vote": 0, "board": 0, "board304": 0}
         for label, worker_class, workers, threads in SERVERS:
@@ -260,6 +273,8 @@ def bench_database(name: str, database_url: str, folder: Path, baselines: dict, 
                 result = results[kind]
                 non_2xx = sum(c for s, c in result["statuses"].items() if not 200 <= s < 300 and s != 304)
                 ratio = ratio_text(result["rps"], bare_rps, "bare flask")
+                if kind == "vote":
+                    ratio += ", " + ratio_text(result["rps"], floor_rps, "durable write")
                 line.append(f"{kind} {fmt_rate(result['rps'])} req/s ({ratio}), p99 {result['p99_ms']:.0f} ms")
                 print(f"  {name} {label}, {kind}: {result['requests']:,} requests over {CONNECTIONS} connections, "
                       f"statuses {statuses_text(result['statuses'])}; non-2xx {non_2xx:,}; wrk socket errors and "
