@@ -249,6 +249,10 @@ class Question(db.Model):
     created_hour: Mapped[datetime] = mapped_column(UTCDateTime())
     # The number of votes when the window closed and the vote rows (with their pseudonyms) were deleted.
     votes_at_close: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Its vote rows while the window is open, kept by the database's own triggers on `votes` (migration
+    # f3a8d2c6e1b4): never written here, and read with a statement of its own (a loaded question's copy
+    # does not follow the votes stored after it was loaded).
+    vote_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class Vote(db.Model):

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from eventhub.domain.errors import InvalidField
@@ -244,8 +244,9 @@ def purge_destroyed_keys() -> None:
 
 
 def _open_count(question_id: str) -> int:
-    """Votes on a question whose window is open: its vote rows."""
-    return db.session.scalar(select(func.count()).select_from(Vote).where(Vote.question_id == question_id))
+    """Votes on a question whose window is open: the count its row keeps (read anew: votes are stored by their own
+    statements, after the session may have loaded the question)."""
+    return db.session.scalar(select(Question.vote_count).where(Question.id == question_id)) or 0
 
 
 def vote_count(question_id: str) -> int:
@@ -260,9 +261,9 @@ def vote_counts(questions: list[Question]) -> dict[str, int]:
     """Votes per question id, for questions of one or more events, open or closed."""
     counts = {q.id: q.votes_at_close for q in questions if q.votes_at_close is not None}
     still_counted = [q.id for q in questions if q.votes_at_close is None]
-    if still_counted:
-        counts.update(db.session.execute(select(Vote.question_id, func.count()).where(
-            Vote.question_id.in_(still_counted)).group_by(Vote.question_id)).all())
+    if still_counted:  # read anew, as `_open_count`
+        counts.update(db.session.execute(select(Question.id, Question.vote_count).where(
+            Question.id.in_(still_counted))).all())
     return counts
 
 
