@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -249,10 +250,6 @@ class Question(db.Model):
     created_hour: Mapped[datetime] = mapped_column(UTCDateTime())
     # The number of votes when the window closed and the vote rows (with their pseudonyms) were deleted.
     votes_at_close: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    # Its vote rows while the window is open, kept by the database's own triggers on `votes` (migration
-    # f3a8d2c6e1b4): never written here, and read with a statement of its own (a loaded question's copy
-    # does not follow the votes stored after it was loaded).
-    vote_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class Vote(db.Model):
@@ -264,6 +261,20 @@ class Vote(db.Model):
     question_id: Mapped[str] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
     voter: Mapped[str] = mapped_column(String(64))
     created_hour: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class VoteTally(db.Model):
+    """A share of one question's votes while its window is open: the question's votes are the sum of its rows.
+    Kept by the database's own triggers on `votes` (migration f3a8d2c6e1b4), never written here. PostgreSQL
+    spreads a question's tally over 16 rows, each vote adding to one picked at random, so votes on one
+    popular question seldom wait for each other's commit; SQLite, one writer at a time, keeps one row."""
+
+    __tablename__ = "vote_tallies"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    question_id: Mapped[str] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    votes: Mapped[int] = mapped_column(Integer)
 
 
 class VoteCounter(db.Model):

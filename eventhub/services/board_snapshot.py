@@ -18,7 +18,7 @@ from eventhub.domain import zones
 from eventhub.domain.questions import BoardEntry, board_order, questions_open
 from eventhub.domain.statuses import ON_THE_BOARD, EventStatus
 from eventhub.extensions import statements
-from eventhub.models import Event, Occurrence, Question
+from eventhub.models import Event, Occurrence, Question, VoteTally
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,9 @@ def build_snapshot(event_id: str, version: int) -> Snapshot | None:
         if event is None:
             return None
         questions = connection.execute(_QUESTIONS, {"event_id": event_id}).all()
-    # Each question keeps its count: of its vote rows while open, and from the close (the rows are gone then).
-    counts = {q.id: q.votes_at_close if q.votes_at_close is not None else q.vote_count for q in questions}
+        counts = dict(connection.execute(_TALLIES, {"event_id": event_id}).all()) if questions else {}
+    # Once the window closed the voter rows are gone and each question keeps its count.
+    counts.update({q.id: q.votes_at_close for q in questions if q.votes_at_close is not None})
     entries = board_order([BoardEntry(q.id, q.text, counts.get(q.id, 0), q.status, q.answer) for q in questions])
     return _snapshot(event_id, version, {
         "title": event.title, "start": zones.format_utc(event.start),
@@ -82,9 +83,11 @@ def build_snapshot(event_id: str, version: int) -> Snapshot | None:
 _EVENT = select(Event.title, Event.questions_close, Event.moderation, Event.status,
                 select(func.min(Occurrence.start)).where(Occurrence.event_id == Event.id).scalar_subquery()
                 .label("start")).where(Event.id == bindparam("event_id"))
-_QUESTIONS = select(Question.id, Question.text, Question.status, Question.answer, Question.votes_at_close,
-                    Question.vote_count).where(
+_QUESTIONS = select(Question.id, Question.text, Question.status, Question.answer, Question.votes_at_close).where(
     Question.event_id == bindparam("event_id"), Question.status.in_(ON_THE_BOARD), Question.merged_into.is_(None))
+# Each question's votes: the sum of its tally (kept by the database's triggers on `votes`, `models.VoteTally`).
+_TALLIES = select(VoteTally.question_id, func.sum(VoteTally.votes)).join(Question).where(
+    Question.event_id == bindparam("event_id")).group_by(VoteTally.question_id)
 
 
 def etag(snapshot: Snapshot, is_open: bool, mine: frozenset[str]) -> str:

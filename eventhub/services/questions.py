@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from eventhub.domain.errors import InvalidField
@@ -26,7 +26,7 @@ from eventhub.domain.questions import (
 )
 from eventhub.domain.statuses import MODERATOR_CHOICES, EventStatus, QuestionStatus
 from eventhub.extensions import db
-from eventhub.models import Event, Question, QuestionKey, Vote, is_public_id, utcnow
+from eventhub.models import Event, Question, QuestionKey, Vote, VoteTally, is_public_id, utcnow
 from eventhub.services import board as shared_board
 from eventhub.services import votes
 from eventhub.services.prepared import Prepared, driver_statements
@@ -205,8 +205,9 @@ def close_window(event: Event) -> bool:
     destroyed = db.session.execute(delete(QuestionKey).where(QuestionKey.event_id == event.id)).rowcount
     shared_board.links_changed(event.id)  # every process forgets the key it kept
     votes.forget_counters(db.session, event.id)
+    # The event's questions locked first, as a merge does (`_lock_questions`); then their vote rows go.
+    questions = _lock_questions(select(Question).where(Question.event_id == event.id))
     if destroyed:
-        questions = db.session.scalars(select(Question).where(Question.event_id == event.id)).all()
         counts = Counter()
         if questions:  # counted as deleted, so the kept count is exactly the rows that went
             counts.update(db.session.scalars(delete(Vote).where(
@@ -218,6 +219,13 @@ def close_window(event: Event) -> bool:
             Question.event_id == event.id, Question.votes_at_close.is_not(None)))))
     db.session.commit()
     return bool(destroyed)
+
+
+def _lock_questions(query) -> list[Question]:
+    """The questions of `query`, locked (on PostgreSQL) until the transaction ends, in id order, before any of their
+    vote rows is touched: a vote or a take-back locks its question first too (`services/votes.py`), so neither
+    waits for the other while holding what the other needs."""
+    return db.session.scalars(query.order_by(Question.id).with_for_update()).all()
 
 
 class PurgeNotDone(Exception):
@@ -244,9 +252,9 @@ def purge_destroyed_keys() -> None:
 
 
 def _open_count(question_id: str) -> int:
-    """Votes on a question whose window is open: the count its row keeps (read anew: votes are stored by their own
-    statements, after the session may have loaded the question)."""
-    return db.session.scalar(select(Question.vote_count).where(Question.id == question_id)) or 0
+    """Votes on a question whose window is open: its tally, kept by the database's triggers on `votes`."""
+    return db.session.scalar(select(func.coalesce(func.sum(VoteTally.votes), 0)).where(
+        VoteTally.question_id == question_id))
 
 
 def vote_count(question_id: str) -> int:
@@ -261,9 +269,9 @@ def vote_counts(questions: list[Question]) -> dict[str, int]:
     """Votes per question id, for questions of one or more events, open or closed."""
     counts = {q.id: q.votes_at_close for q in questions if q.votes_at_close is not None}
     still_counted = [q.id for q in questions if q.votes_at_close is None]
-    if still_counted:  # read anew, as `_open_count`
-        counts.update(db.session.execute(select(Question.id, Question.vote_count).where(
-            Question.id.in_(still_counted))).all())
+    if still_counted:  # their tallies, as `_open_count`
+        counts.update(db.session.execute(select(VoteTally.question_id, func.sum(VoteTally.votes)).where(
+            VoteTally.question_id.in_(still_counted)).group_by(VoteTally.question_id)).all())
     return counts
 
 
@@ -336,6 +344,7 @@ def merge(question: Question, into_id: str) -> Question:
         raise InvalidField("into", "cannot merge a question into itself or into a merged question")
     if not window_open(db.session.get(Event, question.event_id), utcnow()):
         raise QuestionsClosed("questions can be merged only while the questions are open")
+    _lock_questions(select(Question).where(Question.id.in_([question.id, target.id])))
     already = set(db.session.scalars(select(Vote.voter).where(Vote.question_id == target.id)))
     for vote in db.session.scalars(select(Vote).where(Vote.question_id == question.id)).all():
         if vote.voter in already:

@@ -5,7 +5,7 @@ decided by the database alone: counted, refused past the limit, or stored, with 
 nothing to take back when that store does not answer. On PostgreSQL the whole vote is one statement (its
 steps are data-modifying CTEs), one round trip; on SQLite, where every statement stays in the process, two
 short statements that each commit by themselves (the count of the question's votes rides on the second). The
-count is the question's own, kept by the database's triggers on `votes`: reading it costs the same at 10 votes
+count is the question's tally, kept by the database's triggers on `votes`: reading it costs the same at 10 votes
 as at 10,000.
 
 A use is counted only for a question on the link's board (404 otherwise), and every such use counts, a vote
@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, delete, exists, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from eventhub.domain.statuses import ON_THE_BOARD
-from eventhub.models import Question, UTCDateTime, Vote, VoteCounter, new_id
+from eventhub.models import Question, UTCDateTime, Vote, VoteCounter, VoteTally, new_id
 from eventhub.services.prepared import Prepared, driver_statements
 
 
@@ -70,15 +70,22 @@ def forget_past_hours(session, hour: datetime) -> None:
 
 # The statements, built once (building one costs about as much as running it).
 _HOUR = bindparam("hour", type_=UTCDateTime())
-_ONE = literal_column("1")  # written into the SQL, not a parameter
+_ONE, _ZERO = literal_column("1"), literal_column("0")  # written into the SQL, not parameters
 _IS_ON_THE_BOARD = (  # the question voted on is on this event's board (its statuses written into the SQL)
     Question.id == bindparam("question_id"), Question.event_id == bindparam("event_id"),
     Question.merged_into.is_(None), Question.status.in_([literal_column(f"'{status}'") for status in ON_THE_BOARD]))
-# The question's votes, kept on its row by the database's triggers on `votes` (whatever the number of votes).
-_VOTES_ON_QUESTION = select(Question.vote_count).where(Question.id == bindparam("question_id"))
+# The question on the board, locked first on PostgreSQL (shared, FOR KEY SHARE: votes and moderation go on), so a
+# merge or the close, which lock their questions first (FOR UPDATE), is waited for before any vote row is touched:
+# taken in the other order, a take-back holding its vote row and a merge holding the question wait on each other.
+# (SQLite, one writer at a time, writes no lock clause.)
+_ON_THE_BOARD_LOCKED = select(Question.id).where(*_IS_ON_THE_BOARD).with_for_update(read=True, key_share=True)
+# The question's votes: the sum of its tally, kept by the database's triggers on `votes` (`models.VoteTally`), so
+# reading it costs the same whatever the number of votes.
+_VOTES_ON_QUESTION = select(func.coalesce(func.sum(VoteTally.votes), _ZERO)).where(
+    VoteTally.question_id == bindparam("question_id"))
 _COUNT = Prepared(_VOTES_ON_QUESTION)
 _COUNT_ON_BOARD = Prepared(select(_VOTES_ON_QUESTION.scalar_subquery(), exists().where(*_IS_ON_THE_BOARD)))
-_TAKE_BACK_VOTE = Prepared(delete(Vote).where(Vote.question_id.in_(select(Question.id).where(*_IS_ON_THE_BOARD)),
+_TAKE_BACK_VOTE = Prepared(delete(Vote).where(Vote.question_id.in_(_ON_THE_BOARD_LOCKED),
                                               Vote.voter == bindparam("voter")))
 
 
@@ -87,7 +94,7 @@ def _count_use(dialect):
     return (dialect.insert(VoteCounter)
             .from_select(["key", "hour", "event_id", "uses"],
                          select(bindparam("key"), _HOUR, bindparam("event_id"), _ONE)
-                         .where(exists().where(*_IS_ON_THE_BOARD)))
+                         .where(exists(_ON_THE_BOARD_LOCKED)))
             .on_conflict_do_update(index_elements=["key", "hour"], set_={"uses": VoteCounter.uses + _ONE})
             .returning(VoteCounter.uses))
 
@@ -95,19 +102,19 @@ def _count_use(dialect):
 _COUNT_USE = {name: Prepared(_count_use(dialect)) for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
 # SQLite: the vote, unless the voter has one on the question already, and the question's votes with it. SQLite
 # computes a RETURNING clause before the triggers the row fires ("the RETURNING clause does not report any
-# additional database changes caused by foreign key constraints or triggers"), so the kept count is read without
-# this vote and one is added; no row comes back when nothing was stored. (PostgreSQL: the statement below.)
+# additional database changes caused by foreign key constraints or triggers"), so the tally is read without this
+# vote and one is added; no row comes back when nothing was stored. (PostgreSQL: the statement below.)
 _STORE_VOTE_AND_COUNT = Prepared(
     sqlite.insert(Vote).values(id=bindparam("id"), question_id=bindparam("question_id"), voter=bindparam("voter"),
                                created_hour=_HOUR)
     .on_conflict_do_nothing()
-    .returning(_VOTES_ON_QUESTION.scalar_subquery() + _ONE))
+    .returning(_VOTES_ON_QUESTION.scalar_subquery() + _ONE))  # (one row per statement: the subquery runs once)
 
 
 def _vote_in_one_statement():
     """PostgreSQL: count the use, store the vote if within the limit, and answer (uses, the question's votes).
-    Every part reads the database as it was when the statement began (the kept count too: the trigger adds this
-    vote to it only after), so the count adds the row stored here."""
+    Every part reads the database as it was when the statement began (the tally too: the trigger adds this vote
+    to it only after), so the count adds the row stored here."""
     counted = _count_use(postgresql).cte("counted")
     stored = (postgresql.insert(Vote)
               .from_select(["id", "question_id", "voter", "created_hour"],
