@@ -265,7 +265,7 @@ class Vote(db.Model):
 
 class VoteTally(db.Model):
     """A share of one question's votes while its window is open: the question's votes are the sum of its rows.
-    Kept by the database's own triggers on `votes` (migration f3a8d2c6e1b4), never written here. PostgreSQL
+    Kept by the database's own triggers on `votes` (migration 0c6b9e4d2a71), never written here. PostgreSQL
     spreads a question's tally over 16 rows, each vote adding to one picked at random, so votes on one
     popular question seldom wait for each other's commit; SQLite, one writer at a time, keeps one row."""
 

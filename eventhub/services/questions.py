@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from eventhub.domain.errors import InvalidField
@@ -202,11 +202,12 @@ def close_window(event: Event) -> bool:
     and its vote rows are deleted, with the links' vote counters, in one transaction with the key. True if a key
     was destroyed.
     (The close job then purges the deleted rows from the database's files: `purge_destroyed_keys`.)"""
+    # The event's questions locked before anything else (`_lock_questions`): a vote in flight holds its question and
+    # then wants its link's counter, so deleting the counters first would have each wait for the other.
+    questions = _lock_questions(select(Question).where(Question.event_id == event.id))
     destroyed = db.session.execute(delete(QuestionKey).where(QuestionKey.event_id == event.id)).rowcount
     shared_board.links_changed(event.id)  # every process forgets the key it kept
     votes.forget_counters(db.session, event.id)
-    # The event's questions locked first, as a merge does (`_lock_questions`); then their vote rows go.
-    questions = _lock_questions(select(Question).where(Question.event_id == event.id))
     if destroyed:
         counts = Counter()
         if questions:  # counted as deleted, so the kept count is exactly the rows that went
@@ -217,15 +218,22 @@ def close_window(event: Event) -> bool:
     else:  # the close job again: a vote that raced the close (its key read just before) is not kept either
         db.session.execute(delete(Vote).where(Vote.question_id.in_(select(Question.id).where(
             Question.event_id == event.id, Question.votes_at_close.is_not(None)))))
+    if questions:  # the tallies too: each question keeps its count in `votes_at_close`
+        db.session.execute(delete(VoteTally).where(VoteTally.question_id.in_([q.id for q in questions])))
     db.session.commit()
     return bool(destroyed)
 
 
 def _lock_questions(query) -> list[Question]:
     """The questions of `query`, locked (on PostgreSQL) until the transaction ends, in id order, before any of their
-    vote rows is touched: a vote or a take-back locks its question first too (`services/votes.py`), so neither
-    waits for the other while holding what the other needs."""
-    return db.session.scalars(query.order_by(Question.id).with_for_update()).all()
+    vote rows is touched, and read again as they are now (a merge or close committed while this one waited is
+    seen): a vote or a take-back locks its question first too (`services/votes.py`), so none of them waits for
+    another while holding what the other needs. SQLite locks no rows: its one writer's lock on the file is taken
+    instead, by a write that changes nothing, so the reads below see every commit and none comes between."""
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(text("UPDATE questions SET status = status WHERE 0"))
+    return db.session.scalars(query.order_by(Question.id).with_for_update()
+                              .execution_options(populate_existing=True)).all()
 
 
 class PurgeNotDone(Exception):
@@ -247,6 +255,10 @@ def purge_destroyed_keys() -> None:
                 connection.exec_driver_sql("VACUUM FULL question_keys")
                 connection.exec_driver_sql("CLUSTER votes USING votes_pkey")
                 connection.exec_driver_sql("CLUSTER questions USING questions_pkey")
+                # Their old row versions name each vote's transaction, as the votes' did, beside a question or a
+                # link's limit pseudonym: rewritten without them.
+                connection.exec_driver_sql("CLUSTER vote_tallies USING vote_tallies_pkey")
+                connection.exec_driver_sql("CLUSTER vote_counters USING vote_counters_pkey")
             except Exception as error:  # a lock wait that timed out: try again later
                 raise PurgeNotDone(f"PostgreSQL could not rewrite question_keys now: {error}") from error
 
@@ -340,11 +352,15 @@ def merge(question: Question, into_id: str) -> Question:
     target = db.session.get(Question, into_id) if is_public_id(into_id) else None
     if target is None or target.event_id != question.event_id:
         raise InvalidField("into", "no such question in this town hall")
-    if target.id == question.id or target.merged_into is not None:
-        raise InvalidField("into", "cannot merge a question into itself or into a merged question")
     if not window_open(db.session.get(Event, question.event_id), utcnow()):
         raise QuestionsClosed("questions can be merged only while the questions are open")
-    _lock_questions(select(Question).where(Question.id.in_([question.id, target.id])))
+    # The two questions and those merged into this one, locked and read as they now are (`_lock_questions`).
+    locked = _lock_questions(select(Question).where(
+        or_(Question.id.in_([question.id, target.id]), Question.merged_into == question.id)))
+    if question.votes_at_close is not None or target.votes_at_close is not None:  # closed while this waited
+        raise QuestionsClosed("questions can be merged only while the questions are open")
+    if target.id == question.id or target.merged_into is not None or question.merged_into is not None:
+        raise InvalidField("into", "cannot merge a question into itself, into a merged question, or once merged")
     already = set(db.session.scalars(select(Vote.voter).where(Vote.question_id == target.id)))
     for vote in db.session.scalars(select(Vote).where(Vote.question_id == question.id)).all():
         if vote.voter in already:
@@ -353,8 +369,9 @@ def merge(question: Question, into_id: str) -> Question:
             vote.question_id = target.id
             already.add(vote.voter)
     # Questions merged into this one now point at the target, so no chain is left behind.
-    for child in db.session.scalars(select(Question).where(Question.merged_into == question.id)).all():
-        child.merged_into = target.id
+    for child in locked:
+        if child.merged_into == question.id:
+            child.merged_into = target.id
     question.merged_into = target.id
     question.status = QuestionStatus.HIDDEN
     if target.status == QuestionStatus.PENDING:

@@ -71,9 +71,10 @@ def forget_past_hours(session, hour: datetime) -> None:
 # The statements, built once (building one costs about as much as running it).
 _HOUR = bindparam("hour", type_=UTCDateTime())
 _ONE, _ZERO = literal_column("1"), literal_column("0")  # written into the SQL, not parameters
-_IS_ON_THE_BOARD = (  # the question voted on is on this event's board (its statuses written into the SQL)
+_IS_ON_THE_BOARD = (  # the question voted on is on this event's board, still open (its statuses written into the SQL)
     Question.id == bindparam("question_id"), Question.event_id == bindparam("event_id"),
-    Question.merged_into.is_(None), Question.status.in_([literal_column(f"'{status}'") for status in ON_THE_BOARD]))
+    Question.merged_into.is_(None), Question.status.in_([literal_column(f"'{status}'") for status in ON_THE_BOARD]),
+    Question.votes_at_close.is_(None))
 # The question on the board, locked first on PostgreSQL (shared, FOR KEY SHARE: votes and moderation go on), so a
 # merge or the close, which lock their questions first (FOR UPDATE), is waited for before any vote row is touched:
 # taken in the other order, a take-back holding its vote row and a merge holding the question wait on each other.

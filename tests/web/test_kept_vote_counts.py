@@ -117,3 +117,76 @@ def test_a_vote_or_take_back_during_a_merge_waits_for_it_and_neither_locks_out_t
     expected = 0 if action == "take back" or postgres else 1
     assert answers[0].status_code == 200 and answers[0].json == {"votes": expected}
     assert _kept_and_rows(first) == (0, 0) and _kept_and_rows(second) == (1, 1)
+
+
+def _in_flight(postgres: bool, lock_sql: str, params: tuple):
+    """A raw connection holding `lock_sql`'s locks (on SQLite: the whole file, one writer at a time)."""
+    connection = db.engine.raw_connection()
+    cursor = connection.cursor()
+    if postgres:
+        cursor.execute("SET lock_timeout = '5s'")
+        cursor.execute(lock_sql, params)
+    else:
+        connection.driver_connection.isolation_level = None
+        cursor.execute("BEGIN IMMEDIATE")
+    return connection, cursor
+
+
+def test_the_close_waits_for_a_vote_in_flight_holding_nothing_it_needs(app, client, auth_headers):
+    """A vote holds its question (shared), then wants its link's counter; the close locks the questions before
+    deleting any counter, so it waits for the vote instead of each waiting for the other."""
+    event = create_town_hall(client, auth_headers, attendees=people(2))
+    tokens = list(links(event["id"]).values())
+    question = client.post(f"/api/v1/ask/{tokens[0]}/questions", json={"text": "Hybrid Fridays?"}).json["id"]
+    assert client.post(f"/api/v1/ask/{tokens[1]}/questions/{question}/vote").json == {"votes": 1}
+    stored = db.session.get(Event, event["id"])
+    stored.questions_close = datetime.now(UTC) - timedelta(seconds=1)
+    db.session.commit()
+    db.session.remove()
+    postgres = db.engine.dialect.name == "postgresql"
+    vote, cursor = _in_flight(postgres, "SELECT id FROM questions WHERE id = %s FOR KEY SHARE", (question,))
+    closing = threading.Thread(target=lambda: (app.app_context().push(), close_questions(event["id"])))
+    closing.start()
+    try:
+        time.sleep(0.5)
+        assert closing.is_alive()  # waiting for the vote
+        cursor.execute("UPDATE vote_counters SET uses = uses + 1")  # the counter the close would delete
+        assert cursor.rowcount == 1  # not held up by the close (on PostgreSQL, lock_timeout would raise)
+        vote.commit() if postgres else cursor.execute("COMMIT")
+    finally:
+        vote.close()
+        closing.join(10)
+    assert not closing.is_alive()
+    assert db.session.get(Question, question).votes_at_close == 1
+    assert db.session.scalar(select(func.count()).select_from(VoteTally)) == 0  # gone with the votes
+
+
+def test_a_merge_that_waited_for_another_sees_it_and_refuses(app, client, auth_headers):
+    """Merging B into A while A is being merged into B: the second merge waits for the first, reads the questions
+    again as the first left them, and refuses (A is merged now), so no question ends merged into itself."""
+    event = create_town_hall(client, auth_headers, attendees=people(2))
+    tokens = list(links(event["id"]).values())
+    first = client.post(f"/api/v1/ask/{tokens[0]}/questions", json={"text": "Hybrid Fridays?"}).json["id"]
+    second = client.post(f"/api/v1/ask/{tokens[1]}/questions", json={"text": "Remote Fridays?"}).json["id"]
+    db.session.remove()
+    postgres = db.engine.dialect.name == "postgresql"
+    merging, cursor = _in_flight(postgres, "SELECT id FROM questions WHERE id IN (%s, %s) ORDER BY id FOR UPDATE",
+                                 (first, second))
+    answers = []
+    other = threading.Thread(target=lambda: answers.append(app.test_client().post(
+        f"/api/v1/questions/{second}/merge", json={"into": first}, headers=auth_headers)))
+    other.start()
+    try:
+        time.sleep(0.5)
+        assert other.is_alive()  # waiting for the first merge
+        marker = "%s" if postgres else "?"
+        cursor.execute(f"UPDATE questions SET merged_into = {marker}, status = 'hidden' WHERE id = {marker}",
+                       (second, first))
+        merging.commit() if postgres else cursor.execute("COMMIT")
+    finally:
+        merging.close()
+        other.join(10)
+    assert answers[0].status_code == 422 and answers[0].json["error"]["field"] == "into"
+    db.session.remove()
+    assert db.session.get(Question, second).merged_into is None
+    assert db.session.get(Question, first).merged_into == second

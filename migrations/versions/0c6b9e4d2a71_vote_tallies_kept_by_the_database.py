@@ -1,6 +1,6 @@
 """each question's votes tallied as they change, by the database itself
 
-Revision ID: f3a8d2c6e1b4
+Revision ID: 0c6b9e4d2a71
 Revises: e5f7a9c1b3d2
 Create Date: 2026-12-07
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'f3a8d2c6e1b4'
+revision = '0c6b9e4d2a71'
 down_revision = 'e5f7a9c1b3d2'
 branch_labels = None
 depends_on = None
@@ -76,6 +76,8 @@ def upgrade():
         sa.PrimaryKeyConstraint('question_id', 'slot'),
         sqlite_with_rowid=False,
     )
+    if op.get_bind().dialect.name == 'postgresql':  # no vote stored between the count and the triggers
+        op.execute("LOCK TABLE votes IN SHARE ROW EXCLUSIVE MODE")
     op.execute("INSERT INTO vote_tallies (question_id, slot, votes) "
                "SELECT question_id, 0, count(*) FROM votes GROUP BY question_id")
     for statement in _POSTGRESQL if op.get_bind().dialect.name == 'postgresql' else _SQLITE:
