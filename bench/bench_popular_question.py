@@ -98,6 +98,19 @@ def _per_vote_us(app, event_id: str, question_id: str) -> tuple[float, float]:
     return vote_us, count_us
 
 
+def _close_seconds(app, event_id: str) -> float:
+    from eventhub.extensions import db
+    from eventhub.models import Event
+    from eventhub.services.questions import close_window
+
+    with app.app_context():
+        started = time.perf_counter()
+        close_window(db.session.get(Event, event_id))
+        took = time.perf_counter() - started
+        db.session.remove()
+    return took
+
+
 def bench_database(name: str, database_url: str, figures: dict) -> None:
     app, event_id, question_id = _question({"DATABASE_URL": database_url, "SECRET_KEY": "bench-popular",
                                             "RQ_QUEUE": f"bench-popular-{uuid.uuid4().hex[:8]}"})
@@ -113,6 +126,11 @@ def bench_database(name: str, database_url: str, figures: dict) -> None:
             figures[f"popular_{name}_{size}_row_count_us"] = round(count_us, 1)
             print(f"{name}: a vote on a question with {size:,} votes: {vote_us:,.0f} us ({vote_us / first:.2f}x the "
                   f"vote at 0 votes); counting its rows instead, as each vote used to: {count_us:,.0f} us")
+        close_s = _close_seconds(app, event_id)
+        figures[f"popular_{name}_close_s"] = round(close_s, 2)
+        print(f"{name}: closing the questions with {on_question:,} votes on one (the key destroyed, every vote row "
+              f"and tally deleted, in one transaction): {close_s:.2f} s, as long as {close_s * 1e6 / first:,.0f} "
+              f"votes at 0 votes")
     finally:  # the app's in-process jobs stop before its database goes
         from eventhub.extensions import db
 

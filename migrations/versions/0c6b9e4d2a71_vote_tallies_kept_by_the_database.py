@@ -26,24 +26,34 @@ depends_on = None
 _POSTGRESQL = [
     """CREATE FUNCTION votes_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND OLD.question_id = NEW.question_id THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        INSERT INTO vote_tallies (question_id, slot, votes)
-        SELECT OLD.question_id, floor(random() * 16)::int, -1
-        WHERE EXISTS (SELECT 1 FROM questions WHERE id = OLD.question_id)  -- (not a question being deleted)
+    IF TG_OP = 'UPDATE' THEN
+        IF OLD.question_id = NEW.question_id THEN
+            RETURN NULL;
+        END IF;
+        INSERT INTO vote_tallies (question_id, slot, votes) VALUES (OLD.question_id, floor(random() * 16)::int, -1)
         ON CONFLICT (question_id, slot) DO UPDATE SET votes = vote_tallies.votes - 1;
     END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO vote_tallies (question_id, slot, votes) VALUES (NEW.question_id, floor(random() * 16)::int, 1)
-        ON CONFLICT (question_id, slot) DO UPDATE SET votes = vote_tallies.votes + 1;
-    END IF;
+    INSERT INTO vote_tallies (question_id, slot, votes) VALUES (NEW.question_id, floor(random() * 16)::int, 1)
+    ON CONFLICT (question_id, slot) DO UPDATE SET votes = vote_tallies.votes + 1;
     RETURN NULL;
 END
 $$""",
-    """CREATE TRIGGER votes_tally AFTER INSERT OR DELETE OR UPDATE OF question_id ON votes
+    """CREATE TRIGGER votes_tally AFTER INSERT OR UPDATE OF question_id ON votes
     FOR EACH ROW EXECUTE FUNCTION votes_tally()""",
+    # Deletions once per statement, a question at a time: the close deletes every vote of a town hall at once
+    # (per row, 50,000 votes took 15 s).
+    """CREATE FUNCTION votes_untally() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO vote_tallies (question_id, slot, votes)
+    SELECT gone.question_id, floor(random() * 16)::int, -count(*)
+    FROM gone JOIN questions ON questions.id = gone.question_id  -- (not the votes of a question being deleted)
+    GROUP BY gone.question_id
+    ON CONFLICT (question_id, slot) DO UPDATE SET votes = vote_tallies.votes + excluded.votes;
+    RETURN NULL;
+END
+$$""",
+    """CREATE TRIGGER votes_untally AFTER DELETE ON votes REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION votes_untally()""",
 ]
 # SQLite has one writer at a time: one row per question.
 _SQLITE = [
@@ -86,6 +96,8 @@ def upgrade():
 
 def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
+        op.execute("DROP TRIGGER votes_untally ON votes")
+        op.execute("DROP FUNCTION votes_untally()")
         op.execute("DROP TRIGGER votes_tally ON votes")
         op.execute("DROP FUNCTION votes_tally()")
     else:
