@@ -245,19 +245,21 @@ def durable_write_rps(database_url: str, connections: int = 64, seconds: float =
     postgres = url.get_backend_name() == "postgresql"
     database = url.set(drivername="postgresql").render_as_string(hide_password=False) if postgres else \
         str(Path(url.database).with_name("durable-write-probe.db"))  # beside the app's file, not in it
-    table = "CREATE TABLE durable_write_probe (id VARCHAR(32) PRIMARY KEY, voter VARCHAR(64) NOT NULL)"
-    with (psycopg.connect(database, autocommit=True) if postgres else
-          contextlib.closing(sqlite3.connect(database, isolation_level=None))) as connection:
-        connection.execute("DROP TABLE IF EXISTS durable_write_probe")
-        connection.execute(table)
+
+    def run(*statements: str) -> None:
+        with (psycopg.connect(database, autocommit=True) if postgres else
+              contextlib.closing(sqlite3.connect(database, isolation_level=None))) as connection:
+            for statement in statements:
+                connection.execute(statement)
+
+    run("DROP TABLE IF EXISTS durable_write_probe",
+        "CREATE TABLE durable_write_probe (id VARCHAR(32) PRIMARY KEY, voter VARCHAR(64) NOT NULL)")
     try:
         with serve_with_gunicorn("bench.durable_write_app:app", env={"DURABLE_WRITE_DATABASE": database},
                                  workers=2, config=os.devnull) as base_url:
             result = load(base_url + "/", connections, seconds, method="POST")
     finally:
-        with (psycopg.connect(database, autocommit=True) if postgres else
-              contextlib.closing(sqlite3.connect(database, isolation_level=None))) as connection:
-            connection.execute("DROP TABLE durable_write_probe")
+        run("DROP TABLE durable_write_probe")
     print(f"durable write ({url.get_backend_name()}): bare flask committing one row per request "
           f"{fmt_rate(result['rps'])} req/s ({result['tool']}, {connections} connections, "
           f"p99 {result['p99_ms']:.1f} ms)")

@@ -263,25 +263,19 @@ def purge_destroyed_keys() -> None:
                 raise PurgeNotDone(f"PostgreSQL could not rewrite question_keys now: {error}") from error
 
 
-def _open_count(question_id: str) -> int:
-    """Votes on a question whose window is open: its tally, kept by the database's triggers on `votes`."""
-    return db.session.scalar(select(func.coalesce(func.sum(VoteTally.votes), 0)).where(
-        VoteTally.question_id == question_id))
-
-
 def vote_count(question_id: str) -> int:
     """Votes on a question: counted from its vote rows while the window is open, kept once it closed."""
     question = db.session.get(Question, question_id)
     if question is not None and question.votes_at_close is not None:
         return question.votes_at_close
-    return _open_count(question_id)
+    return votes.question_votes(question_id)
 
 
 def vote_counts(questions: list[Question]) -> dict[str, int]:
     """Votes per question id, for questions of one or more events, open or closed."""
     counts = {q.id: q.votes_at_close for q in questions if q.votes_at_close is not None}
     still_counted = [q.id for q in questions if q.votes_at_close is None]
-    if still_counted:  # their tallies, as `_open_count`
+    if still_counted:  # their tallies, as `votes.question_votes`
         counts.update(db.session.execute(select(VoteTally.question_id, func.sum(VoteTally.votes)).where(
             VoteTally.question_id.in_(still_counted)).group_by(VoteTally.question_id)).all())
     return counts

@@ -58,6 +58,13 @@ def take_back_vote(*, question_id: str, event_id: str, voter: str) -> int | None
     return count if on_board else None
 
 
+def question_votes(question_id: str) -> int:
+    """A question's votes while its window is open: the sum of its tally."""
+    with driver_statements() as run:
+        [(count,)] = run.rows(_COUNT, question_id=question_id)
+    return count
+
+
 def forget_counters(session, event_id: str) -> None:
     """Delete the event's limit counters (its key is being destroyed: they could only ever be matched with it)."""
     session.execute(delete(VoteCounter).where(VoteCounter.event_id == event_id))

@@ -74,6 +74,29 @@ def test_a_vote_reads_the_tally_rather_than_counting_the_rows(client, auth_heade
     assert client.delete(f"/api/v1/ask/{tokens[2]}/questions/{question}/vote").json == {"votes": 10_000}
 
 
+class InFlight:
+    """Another transaction in progress on a raw connection, holding `lock_sql`'s locks (on SQLite, one writer at a
+    time: the whole file)."""
+
+    def __init__(self, lock_sql: str, params: tuple):
+        self.postgres = db.engine.dialect.name == "postgresql"
+        self.marker = "%s" if self.postgres else "?"
+        self.connection = db.engine.raw_connection()
+        self.cursor = self.connection.cursor()
+        if self.postgres:
+            self.cursor.execute("SET lock_timeout = '5s'")  # a wait on the other side raises rather than hangs
+            self.cursor.execute(lock_sql, params)
+        else:
+            self.connection.driver_connection.isolation_level = None
+            self.cursor.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.connection.commit() if self.postgres else self.cursor.execute("COMMIT")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
 @pytest.mark.parametrize("action", ["take back", "vote"])
 def test_a_vote_or_take_back_during_a_merge_waits_for_it_and_neither_locks_out_the_other(
         app, client, auth_headers, action):
@@ -87,15 +110,8 @@ def test_a_vote_or_take_back_during_a_merge_waits_for_it_and_neither_locks_out_t
     assert client.post(f"/api/v1/ask/{tokens[2]}/questions/{first}/vote").json == {"votes": 1}
     db.session.remove()
 
-    merge = db.engine.raw_connection()  # a merge in progress: its questions locked, its vote rows next
-    cursor = merge.cursor()
-    postgres = db.engine.dialect.name == "postgresql"
-    if postgres:
-        cursor.execute("SET lock_timeout = '5s'")
-        cursor.execute("SELECT id FROM questions WHERE id IN (%s, %s) ORDER BY id FOR UPDATE", (first, second))
-    else:  # SQLite: one writer at a time, so the merge's transaction holds the whole file
-        merge.driver_connection.isolation_level = None
-        cursor.execute("BEGIN IMMEDIATE")
+    # A merge in progress: its questions locked, its vote rows next.
+    merge = InFlight("SELECT id FROM questions WHERE id IN (%s, %s) ORDER BY id FOR UPDATE", (first, second))
     answers = []
     # The link whose vote the merge moves takes it back from the first question, or votes on the second.
     method, question = ("DELETE", first) if action == "take back" else ("POST", second)
@@ -105,31 +121,18 @@ def test_a_vote_or_take_back_during_a_merge_waits_for_it_and_neither_locks_out_t
     try:
         time.sleep(0.5)
         assert attendee.is_alive()  # waiting for the merge
-        marker = "%s" if postgres else "?"
-        cursor.execute(f"UPDATE votes SET question_id = {marker} WHERE question_id = {marker}", (second, first))
-        assert cursor.rowcount == 1  # not held up by the attendee (on PostgreSQL, lock_timeout would raise)
-        merge.commit() if postgres else cursor.execute("COMMIT")
+        merge.cursor.execute(f"UPDATE votes SET question_id = {merge.marker} WHERE question_id = {merge.marker}",
+                             (second, first))
+        assert merge.cursor.rowcount == 1  # not held up by the attendee (on PostgreSQL, lock_timeout would raise)
+        merge.commit()
     finally:
         merge.close()
         attendee.join(10)
     # Its vote had moved to the second question: nothing to take back from the first, and no second vote there. A
     # vote's count on PostgreSQL is the question's as its statement found it when it began (before the merge).
-    expected = 0 if action == "take back" or postgres else 1
+    expected = 0 if action == "take back" or merge.postgres else 1
     assert answers[0].status_code == 200 and answers[0].json == {"votes": expected}
     assert _kept_and_rows(first) == (0, 0) and _kept_and_rows(second) == (1, 1)
-
-
-def _in_flight(postgres: bool, lock_sql: str, params: tuple):
-    """A raw connection holding `lock_sql`'s locks (on SQLite: the whole file, one writer at a time)."""
-    connection = db.engine.raw_connection()
-    cursor = connection.cursor()
-    if postgres:
-        cursor.execute("SET lock_timeout = '5s'")
-        cursor.execute(lock_sql, params)
-    else:
-        connection.driver_connection.isolation_level = None
-        cursor.execute("BEGIN IMMEDIATE")
-    return connection, cursor
 
 
 def test_the_close_waits_for_a_vote_in_flight_holding_nothing_it_needs(app, client, auth_headers):
@@ -143,16 +146,15 @@ def test_the_close_waits_for_a_vote_in_flight_holding_nothing_it_needs(app, clie
     stored.questions_close = datetime.now(UTC) - timedelta(seconds=1)
     db.session.commit()
     db.session.remove()
-    postgres = db.engine.dialect.name == "postgresql"
-    vote, cursor = _in_flight(postgres, "SELECT id FROM questions WHERE id = %s FOR KEY SHARE", (question,))
+    vote = InFlight("SELECT id FROM questions WHERE id = %s FOR KEY SHARE", (question,))
     closing = threading.Thread(target=lambda: (app.app_context().push(), close_questions(event["id"])))
     closing.start()
     try:
         time.sleep(0.5)
         assert closing.is_alive()  # waiting for the vote
-        cursor.execute("UPDATE vote_counters SET uses = uses + 1")  # the counter the close would delete
-        assert cursor.rowcount == 1  # not held up by the close (on PostgreSQL, lock_timeout would raise)
-        vote.commit() if postgres else cursor.execute("COMMIT")
+        vote.cursor.execute("UPDATE vote_counters SET uses = uses + 1")  # the counter the close would delete
+        assert vote.cursor.rowcount == 1  # not held up by the close (on PostgreSQL, lock_timeout would raise)
+        vote.commit()
     finally:
         vote.close()
         closing.join(10)
@@ -169,9 +171,7 @@ def test_a_merge_that_waited_for_another_sees_it_and_refuses(app, client, auth_h
     first = client.post(f"/api/v1/ask/{tokens[0]}/questions", json={"text": "Hybrid Fridays?"}).json["id"]
     second = client.post(f"/api/v1/ask/{tokens[1]}/questions", json={"text": "Remote Fridays?"}).json["id"]
     db.session.remove()
-    postgres = db.engine.dialect.name == "postgresql"
-    merging, cursor = _in_flight(postgres, "SELECT id FROM questions WHERE id IN (%s, %s) ORDER BY id FOR UPDATE",
-                                 (first, second))
+    merging = InFlight("SELECT id FROM questions WHERE id IN (%s, %s) ORDER BY id FOR UPDATE", (first, second))
     answers = []
     other = threading.Thread(target=lambda: answers.append(app.test_client().post(
         f"/api/v1/questions/{second}/merge", json={"into": first}, headers=auth_headers)))
@@ -179,10 +179,9 @@ def test_a_merge_that_waited_for_another_sees_it_and_refuses(app, client, auth_h
     try:
         time.sleep(0.5)
         assert other.is_alive()  # waiting for the first merge
-        marker = "%s" if postgres else "?"
-        cursor.execute(f"UPDATE questions SET merged_into = {marker}, status = 'hidden' WHERE id = {marker}",
-                       (second, first))
-        merging.commit() if postgres else cursor.execute("COMMIT")
+        merging.cursor.execute(f"UPDATE questions SET merged_into = {merging.marker}, status = 'hidden' "
+                               f"WHERE id = {merging.marker}", (second, first))
+        merging.commit()
     finally:
         merging.close()
         other.join(10)
